@@ -1,0 +1,59 @@
+r"""Lower indexed-sum expressions to vectorized NumPy with :func:`sympy.lambdify`.
+
+The formulas derive proves are SymPy expressions over indexed atoms, e.g.
+
+.. math:: \log q(\mathbf z_T|\mathbf x) = -\sum_{i=1}^{D}\Bigl(\tfrac12\log 2\pi + \tfrac12\epsilon_i^2
+          + \sum_{t=0}^{T}\log\sigma_{t,i}\Bigr)
+
+(Kingma et al. 2016, eq. 11). :func:`generate` turns such an expression into a NumPy function of
+*arrays*: a *binding* says which array holds each ``IndexedBase`` and which index runs along which
+of its trailing axes; leading axes are batch axes and broadcast like a ufunc's.
+
+Modules, one concept each: ``_binding`` (layouts, :class:`Axis`), ``_lower`` (the lowering,
+:func:`lower`), ``_array`` (array operations as :class:`sympy.Function` subclasses that print as
+NumPy: :class:`View`, :class:`ReduceSum`, ...), ``_log_sigmoid`` (:class:`LogSigmoid` and its
+checked rewrite), ``_generate`` (:func:`generate`, :class:`Kernel`). The lowered expression is
+still SymPy (elementwise parts stay ``log``, ``exp``, ``Abs``, ``Pow``); lambdify prints it.
+
+>>> import numpy as np, sympy as sp
+>>> from derive.symbols import D, i, epsilon
+>>> k = generate(sp.Sum(epsilon[i] ** 2, (i, 1, D)) / 2, {epsilon: ("eps", (i,))})
+>>> k(np.array([[1.0, 2.0], [3.0, 0.0]]))
+array([2.5, 4.5])
+>>> print(k.source.splitlines()[-1].strip())
+return squeeze((1/2)*sum(eps**2, axis=-1, keepdims=True), axis=-1)
+"""
+
+from derive.codegen._array import MoveAxes, ReduceProd, ReduceSum, ShapeOf, Squeeze, View
+from derive.codegen._binding import DEFAULT_RANGES, Axis, Binding, LayoutItem
+from derive.codegen._generate import Kernel, generate
+from derive.codegen._log_sigmoid import (
+    LOG_SIGMOID_RULES,
+    LogSigmoid,
+    RewriteRule,
+    Softplus,
+    rewrite_log_sigmoid,
+)
+from derive.codegen._lower import Lowered, lower
+
+__all__ = [
+    "DEFAULT_RANGES",
+    "LOG_SIGMOID_RULES",
+    "Axis",
+    "Binding",
+    "Kernel",
+    "LayoutItem",
+    "LogSigmoid",
+    "Lowered",
+    "MoveAxes",
+    "ReduceProd",
+    "ReduceSum",
+    "RewriteRule",
+    "ShapeOf",
+    "Softplus",
+    "Squeeze",
+    "View",
+    "generate",
+    "lower",
+    "rewrite_log_sigmoid",
+]

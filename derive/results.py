@@ -1,0 +1,80 @@
+r"""The proved closed forms, as SymPy expressions over the canonical indexed symbols.
+
+Every function returns the *result of a verified proof* (``proof.result``, possibly with the
+proof's display abbreviations replaced by their definitions), never a formula typed in by hand.
+Kernels (:mod:`derive.kernels`) and the answer checker's reference answers are built from these.
+Each proof is checked once per process (cached).
+
+>>> iaf_log_q()
+-Sum(epsilon[i]**2/2 + Sum(log(sigma[t, i]), (t, 0, T)) + log(2*pi)/2, (i, 1, D))
+>>> batchnorm_logdet()
+-Sum(log(epsilon + \tilde{\sigma}[i]**2), (i, 1, D))/2
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from derive.derivations.batchnorm import batchnorm_eval_proof, batchnorm_train_proof
+from derive.derivations.iaf import iaf_general_proof
+from derive.derivations.iaf_variants import iaf_inverse_proof, iaf_stable_general_proof
+from derive.errors import UsageError
+from derive.symbols import N, bn_eps, i, n, sigma, t
+
+__all__ = [
+    "batchnorm_logdet",
+    "batchnorm_train_logdet",
+    "iaf_log_q",
+    "iaf_stable_log_q",
+    "iaf_step_logdet",
+]
+
+
+@cache
+def iaf_log_q() -> sp.Expr:
+    r""":math:`\log q(\mathbf{z}_T|\mathbf{x}) = -\sum_{i=1}^{D}(\tfrac12\log 2\pi + \tfrac12\epsilon_i^2 + \sum_{t=0}^{T}\log\sigma_{t,i})`."""
+    return iaf_general_proof().result
+
+
+@cache
+def iaf_stable_log_q() -> sp.Expr:
+    r"""Stable (LSTM-type) IAF: :math:`\sigma_{t,i} = \operatorname{sigmoid}(s_{t,i})` for t ≥ 1; :math:`\sigma_{0,i}` from the encoder."""
+    return iaf_stable_general_proof().result
+
+
+@cache
+def iaf_step_logdet(direction: str = "forward") -> sp.Expr:
+    r"""One step: :math:`\sum_i\log\sigma_{t,i}` (forward / sampling); the inverse (normalizing) direction is its negative.
+
+    Over ``sigma[t, i]`` (forward, from the IAF step lemma) or ``sigma[i]`` (inverse, from the
+    normalizing-direction proof) — the kernel binds either to an array of shape (..., D).
+    """
+    if direction == "forward":
+        lemma = iaf_general_proof().sections[1].chains[0]
+        return lemma.result
+    if direction == "inverse":
+        return iaf_inverse_proof().result.xreplace({sigma[i]: sigma[t, i]})
+    raise UsageError(f"direction must be 'forward' or 'inverse', got {direction!r}")
+
+
+@cache
+def batchnorm_logdet(affine: bool = False, direction: str = "normalize") -> sp.Expr:
+    r"""Eval mode: :math:`-\tfrac12\sum_i\log(\tilde\sigma_i^2+\epsilon)\ (+\sum_i\log|\gamma_i|)`; ``"unnormalize"`` flips the sign."""
+    if direction not in ("normalize", "unnormalize"):
+        raise UsageError(f"direction must be 'normalize' or 'unnormalize', got {direction!r}")
+    return batchnorm_eval_proof(None, affine, "normalizing" if direction == "normalize" else "generative").result
+
+
+@cache
+def batchnorm_train_logdet(unbiased: bool = False) -> sp.Expr:
+    r"""Train mode, per sample n, over the batch ``x[k, i]`` (k = 1..N): the proof's result with
+    :math:`v_i` and :math:`\hat y_{n,i}` replaced by their definitions."""
+    proof = batchnorm_train_proof(None, None, unbiased)
+    xb = sp.IndexedBase("x", real=True)
+    k = sp.Symbol("k", integer=True, positive=True)
+    mean = sp.Sum(xb[k, i], (k, 1, N)) / N
+    var = sp.Sum((xb[k, i] - mean) ** 2, (k, 1, N)) / (N - 1 if unbiased else N)
+    v, Y = sp.IndexedBase("v", positive=True), sp.IndexedBase(r"\hat{y}", real=True)
+    return proof.result.xreplace({Y[1, i]: (xb[n, i] - mean) / sp.sqrt(var + bn_eps), v[i]: var})
