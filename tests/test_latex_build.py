@@ -123,6 +123,14 @@ CORPUS = [
     ),
     ("frac-letters", IAF, r"\frac DT", D / T),
     ("log-power", IAF, r"\log^2 D", sp.log(D) ** 2),
+    ("multi-index-sum", IAF, r"\sum_{t,i} \sigma_{t,i}", sp.Sum(sigma[t, i], (i, 1, D), (t, 0, T))),
+    (
+        "unicode",
+        IAF,
+        "\u2211_i \u03c3_{t,i} \u00b7 2 \u2212 \u03c0",
+        2 * sp.Sum(sigma[t, i], (i, 1, D)) - sp.pi,
+    ),
+    ("unicode-lunate", IAF, "\u03f5_1", epsilon[1]),
 ]
 
 
@@ -303,6 +311,11 @@ def test_parse_expression_ignores_trailing_prose() -> None:
     assert parse_expression(r"D \quad (1)", IAF).expr == D
 
 
+def test_prose_around_math_delimiters_is_ignored() -> None:
+    parsed = parse_expression("With \u03bc fixed, $D = T$ and so \\(= 2T - T\\).", IAF)
+    assert (parsed.lhs, parsed.expr) == (D, T)
+
+
 BAD = [
     ("frac", r"\frac{1}{2", "expected '}'", 11),
     ("log-open", r"\sum_{i=1}^{D} \log(", "expected a number, a symbol or '('", 21),
@@ -322,6 +335,11 @@ BAD = [
     ("no-bounds", r"\sum_k k", r"\sum over k needs bounds", 1),
     ("scalar-index", r"D_i", "D takes no index", 1),
     ("tuple", r"(1, 2)", "unexpected ','", 1),
+    ("derivative", r"\frac{dz_1}{dz_0}", r"a derivative such as \frac{dz_t}{dz_{t-1}} is only meaningful", 1),
+    ("partial", r"\frac{\partial}{\partial x} x", "a derivative such as", 1),
+    ("multi-index-upper", r"\sum_{t,i}^T x", "takes no upper bound", 1),
+    ("sum-bound", r"\sum_{i=1}^{\log 2} x", "bounds of \\sum must be integers or index expressions", 1),
+    ("unicode-le", "a \u2264 b", "only '=' chains are supported", 3),
     ("environment", r"\begin{matrix} a \end{matrix}", "unsupported environment 'matrix'", 1),
     ("too-long", "x+" * 10_001, "input too long", None),
     ("nested", "(" * 5000 + "x" + ")" * 5000, "too deeply nested", 101),
@@ -332,6 +350,7 @@ BAD = [
 def test_bad_input(text: str, message: str, column: int | None) -> None:
     with pytest.raises(ParseError) as info:
         parse_expression(text, IAF_NAMED)
+    assert type(info.value) is ParseError
     assert message in str(info.value)
     assert info.value.column == column
 

@@ -218,7 +218,7 @@ def iaf_concrete_proof(dim: int, steps: int, variant: Variant = "iaf") -> Proof:
         lhs=LogDensity(steps),
         result=target,
         sections=tuple(sections),
-        assumptions=(r"\sigma_{t,i} > 0", r"\epsilon_i \in \mathbb{R}", "autoregressive dependence"),
+        assumptions=(r"\sigma_{t,i} > 0", r"\epsilon_i \in \mathbb{R}", r"\text{autoregressive dependence}"),
         conventions=CONVENTIONS,
         meta={"problem": "iaf", "dim": dim, "steps": steps, "variant": variant},
     )
@@ -231,8 +231,13 @@ def _model_text(dim: object, steps: object, variant: Variant) -> str:
         else r"z_{t,i} = \sigma_{t,i} z_{t-1,i} + (1-\sigma_{t,i})\, m_{t,i},\quad "
         r"\sigma_{t,i} = \operatorname{sigmoid}(s_{t,i}(z_{t-1,1:i-1},\mathbf{h}))"
     )
+    sizes = (
+        "$D$ dimensions, $T$ IAF steps"
+        if isinstance(dim, sp.Symbol)
+        else rf"$D = {sp.latex(dim)}$ dimensions, $T = {sp.latex(steps)}$ IAF steps"
+    )
     return (
-        rf"$D = {sp.latex(dim)}$ dimensions, $T = {sp.latex(steps)}$ IAF steps on a diagonal Gaussian base. "
+        sizes + " on a diagonal Gaussian base. "
         r"$z_{0,i} = \mu_{0,i} + \sigma_{0,i}\epsilon_i$ with $\boldsymbol\epsilon\sim\mathcal{N}(\mathbf{0},\mathbf{I})$ "
         r"and $\boldsymbol\mu_0,\boldsymbol\sigma_0$ from the encoder of $\mathbf{x}$; for $t\ge1$: "
         rf"${step}$. The autoregressive functions are undefined SymPy functions of exactly these arguments."
@@ -384,7 +389,7 @@ def iaf_general_proof() -> Proof:
             ),
             Section("Conclusion", chains=(conclusion,)),
         ),
-        assumptions=(r"\sigma_{t,i} > 0", r"D \ge 1", r"T \ge 0", "autoregressive dependence"),
+        assumptions=(r"\sigma_{t,i} > 0", r"D \ge 1", r"T \ge 0", r"\text{autoregressive dependence}"),
         conventions=CONVENTIONS,
         meta={"problem": "iaf", "dim": None, "steps": None, "variant": "iaf"},
     )

@@ -115,7 +115,7 @@ def iaf_inverse_proof(dim: int | None = None) -> Proof:
             Section("Sign convention", chains=(sign,)),
             Section("Density", chains=(density,)),
         ),
-        assumptions=(r"\sigma_i > 0", "autoregressive dependence"),
+        assumptions=(r"\sigma_i > 0", r"\text{autoregressive dependence}"),
         conventions=r"Normalizing direction: the density of $\mathbf{y}$ adds $\log|\det\partial\boldsymbol\epsilon/\partial\mathbf{y}|$.",
         meta={"problem": "iaf-inverse", "dim": dim},
     )

@@ -27,7 +27,7 @@ from lark import Token
 from derive.errors import ParseError
 from derive.latex import _ast as A
 from derive.latex._build import Builder, UnknownQuantity
-from derive.latex._lex import Row, classify, raw_tokens, split_rows
+from derive.latex._lex import Row, blank_prose, classify, raw_tokens, split_rows
 from derive.latex._parse import parse, parse_tokens
 from derive.latex._rewrite import extend_sums, normalise, replace_quantities
 from derive.latex.notation import Notation
@@ -81,7 +81,7 @@ def _read(
         raise ParseError(f"expected LaTeX text, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
         raise ParseError(f"input too long ({len(text)} characters; the limit is {MAX_LENGTH})", text=text)
-    rows = split_rows(raw_tokens(text), text)
+    rows = split_rows(raw_tokens(blank_prose(text)), text)
     tokens: list[Token] = []
     for row in rows:
         tokens += classify(row.tokens, text)
@@ -120,8 +120,11 @@ def _guarded(
 ) -> tuple[list[tuple[sympy.Expr | None, A.Node]], list[Row], list[str]]:
     try:
         return _read(text, notation)
-    except ParseError:
-        raise
+    except ParseError as exc:
+        if type(exc) is ParseError:
+            raise
+        message = str(exc).rsplit(" at column", 1)[0]  # a private subclass: hand out the public type
+        raise ParseError(message, text=exc.text, column=exc.column) from None
     except RecursionError:
         raise ParseError("formula nested too deeply", text=text) from None
     except Exception as exc:  # a safety net: nothing but ParseError may escape (see the fuzz tests)

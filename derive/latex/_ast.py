@@ -221,6 +221,7 @@ def map_children(node: Node, fn: Callable[[Node], Node]) -> Node:
             if new is not value:
                 changes[name] = new
         elif isinstance(value, tuple) and value:
+            items: tuple[object, ...]
             if isinstance(value[0], Node):
                 items = tuple(fn(v) for v in value)
             elif isinstance(value[0], tuple):

@@ -84,6 +84,12 @@ class Builder:
         # exp(k*log(x)) would evaluate to x**k: keep it unevaluated so no huge power is computed.
         return sympy.exp(arg, evaluate=not arg.has(sympy.log))
 
+    def _declared(self, name: str) -> bool:
+        notation = self.notation
+        return any(
+            name in table for table in (self.bound, notation.scalars, notation.indexed, notation.index_ranges)
+        )
+
     # -- names -----------------------------------------------------------------------------
     def name(self, node: A.Name) -> sympy.Expr:
         name = self.notation.canonical(node.name)
@@ -168,6 +174,13 @@ class Builder:
         return sympy.Mul(*factors)
 
     def _div(self, node: A.Div) -> sympy.Expr:
+        den = node.den
+        if isinstance(den, A.Mul) and den.factors[0] == A.Name("d") and not self._declared("d"):
+            raise self.error(
+                r"a derivative such as \frac{dz_t}{dz_{t-1}} is only meaningful inside a named quantity",
+                node,
+                UnknownQuantity,
+            )
         num, den = self.build(node.num), self.build(node.den)
         if _digits(num) + _digits(den) > MAX_RESULT_DIGITS:
             raise self.error(f"number too large (more than {MAX_RESULT_DIGITS} digits)", node)
@@ -256,7 +269,8 @@ def _index_like(bound: sympy.Expr) -> bool:
     if bound in (sympy.oo, -sympy.oo):
         return True
     atoms_ok = all(a.is_Integer or isinstance(a, sympy.Symbol | sympy.Idx) for a in bound.atoms())
-    return bool(atoms_ok and not bound.has(sympy.zoo, sympy.nan, sympy.oo) and bound.is_polynomial())
+    plain = not bound.atoms(sympy.Function) and not bound.has(sympy.zoo, sympy.nan, sympy.oo)
+    return bool(atoms_ok and plain and bound.is_polynomial())
 
 
 def param_symbol(notation: Notation, value: sympy.Expr, letter: str) -> sympy.Symbol:

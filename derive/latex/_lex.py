@@ -20,6 +20,7 @@ spacing...), so they live here as plain tuples and dicts rather than as one rege
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from lark import Token
@@ -100,6 +101,24 @@ def _error(message: str, text: str, pos: int) -> ParseError:
     return ParseError(message, text=text, column=pos + 1)
 
 
+_MATH = re.compile(r"\$\$.*?\$\$|\$.*?\$|\\\[.*?\\\]|\\\(.*?\\\)", re.DOTALL)
+
+
+def blank_prose(text: str) -> str:
+    r"""Blank out (keeping offsets) the prose around ``$...$``, ``$$...$$``, ``\[...\]``, ``\(...\)``.
+
+    >>> blank_prose(r"so $x = 1$.")
+    '   $x = 1$ '
+    """
+    segments = list(_MATH.finditer(text))
+    if not segments:
+        return text
+    out = ["\n" if char == "\n" else " " for char in text]
+    for segment in segments:
+        out[segment.start() : segment.end()] = text[segment.start() : segment.end()]
+    return "".join(out)
+
+
 def raw_tokens(text: str) -> list[Token]:
     """Cut ``text`` into raw tokens (whitespace and ``%`` comments dropped)."""
     from lark.exceptions import UnexpectedCharacters
@@ -153,7 +172,7 @@ def split_rows(tokens: list[Token], text: str) -> list[Row]:
                 raise _error(f"unsupported environment '{env}'", text, start)
             close_row(start)
             continue
-        if tok.type == "RAW_DOLLARS" or value in ("$", "&", r"\[", r"\]"):
+        if tok.type == "RAW_DOLLARS" or value in ("$", "&", r"\[", r"\]", r"\(", r"\)"):
             if value != "&":
                 close_row(start)
             continue
@@ -201,6 +220,28 @@ def _command(tok: Token, text: str) -> tuple[str, str]:
     raise _error(f"unknown command '\\{name}'", text, tok.start_pos or 0)
 
 
+_UNICODE = {
+    "\u00b7": ("MULOP", r"\cdot"),
+    "\u00d7": ("MULOP", r"\times"),
+    "\u2212": ("MINUS", "-"),
+    "\u2211": ("BIGOP", r"\sum"),
+    "\u220f": ("BIGOP", r"\prod"),
+    "\u221a": ("SQRT", r"\sqrt"),
+    "\u221e": ("NAME", r"\infty"),
+}
+
+
+def _greek(char: str) -> str:
+    r"""The command name of a Unicode Greek letter: 'σ' -> 'sigma', 'Σ' -> 'Sigma', 'ϵ' -> 'epsilon'."""
+    words = unicodedata.name(char, "?").split()
+    if words[-1] == "SYMBOL":  # GREEK LUNATE EPSILON SYMBOL, GREEK PHI SYMBOL
+        words = words[:-1]
+    name = words[-1].lower()
+    if "CAPITAL" in words:
+        name = name.capitalize()
+    return {"final": "varsigma", "lamda": "lambda", "Lamda": "Lambda"}.get(name, name)
+
+
 def _retype(tok: Token, kind: str, value: str | None = None) -> Token:
     return Token.new_borrow_pos(kind, tok.value if value is None else value, tok)
 
@@ -233,6 +274,10 @@ def _first_pass(tokens: tuple[Token, ...], text: str) -> list[Token]:
             kind, canon = "NUMBER", value
         elif tok.type == "RAW_LETTER":
             kind, canon = "NAME", value
+        elif tok.type == "RAW_UNICODE":
+            if value in "\u2264\u2265\u2248\u2260":
+                raise _error(f"unexpected '{value}': only '=' chains are supported", text, tok.start_pos or 0)
+            kind, canon = _UNICODE.get(value) or _command(_retype(tok, "RAW_CMD", "\\" + _greek(value)), text)
         elif value == "|":
             kind, canon = (side or "BAR"), "|"
         elif value == "~" or (value == "." and side):

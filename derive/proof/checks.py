@@ -52,7 +52,7 @@ class Verification:
     def describe(self) -> str:
         extra = f"; {self.detail}" if self.detail else ""
         if self.assumptions:
-            return f"{self.method} under {', '.join(self.assumptions)}{extra}"
+            return f"{self.method} under {', '.join(f'${a}$' for a in self.assumptions)}{extra}"
         return f"{self.method}{extra}"
 
 

@@ -1,0 +1,165 @@
+r"""The homework answer checker: a LaTeX answer in, a sound verdict out.
+
+``check_answer(problem_id, latex)`` parses the answer with the problem's notation
+(:mod:`derive.latex`, a lark grammar — never ``eval``/``sympify``), then decides whether it equals
+the problem's *proved* reference (:mod:`derive.equivalence`). The whole check runs in a forked
+child under a time and memory limit (:mod:`derive.sandbox`), so hostile input (``10^{10^{10}}``,
+thousands of nested brackets) ends as ``"timeout"`` or ``"parse-error"``, never as a hang or a
+crash of the caller.
+
+Statuses and exit codes: ``equivalent`` 0 (with how it was proved), ``not-equivalent`` 1 (with a
+counterexample confirmed in high precision), ``parse-error`` 2 (with the column), ``undecided`` 3
+(with the numeric evidence), ``timeout`` 3.
+
+>>> r = check_answer("batchnorm-logdet", r"-\frac12\sum_{i=1}^{D}\log(\tilde\sigma_i^2+\epsilon)")
+>>> r.status, r.exit_code
+('equivalent', 0)
+>>> check_answer("batchnorm-logdet", r"-\sum_i \log(\tilde\sigma_i^2+\epsilon)").status
+'not-equivalent'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+
+import sympy as sp
+
+from derive.equivalence import decide
+from derive.errors import ParseError, ResourceLimitError
+from derive.latex import parse_expression
+from derive.problems import Problem, get_problem
+from derive.sandbox import run_limited
+
+__all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "CheckResult", "check_answer", "check_answer_unlimited"]
+
+Status = Literal["equivalent", "not-equivalent", "parse-error", "undecided", "timeout"]
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MEMORY_MB = 2048
+
+_EXIT = {"equivalent": 0, "not-equivalent": 1, "parse-error": 2, "undecided": 3, "timeout": 3}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict on one answer. ``to_dict()`` gives the JSON the CLI prints (``--json``)."""
+
+    problem: str
+    status: Status
+    message: str
+    method: str = ""
+    counterexample: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
+    evidence: dict[str, Any] = field(default_factory=dict)
+    column: int | None = None
+    answer: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return _EXIT[self.status]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "problem": self.problem,
+            "status": self.status,
+            "message": self.message,
+            "method": self.method,
+            "counterexample": self.counterexample,
+            "warnings": list(self.warnings),
+            "evidence": self.evidence,
+            "column": self.column,
+            "answer": self.answer,
+        }
+
+    def summary(self) -> str:
+        """Human-readable lines: the verdict, then how, then warnings."""
+        lines = [f"{self.status}: {self.message}"]
+        if self.method:
+            lines.append(f"  method: {self.method}")
+        if self.counterexample:
+            shown = ", ".join(f"{k} = {v}" for k, v in self.counterexample.items())
+            lines.append(f"  counterexample: {shown}")
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+@cache
+def _reference(problem_id: str) -> sp.Expr:
+    """The problem's proved reference, with the equivalence engine's caches warmed (done once)."""
+    problem = get_problem(problem_id)
+    ref = problem.reference()
+    decide(ref, ref, problem.domain)
+    return ref
+
+
+def _lhs_warning(problem: Problem, lhs: sp.Expr | None) -> tuple[str, ...]:
+    if lhs is None or lhs == problem.target:
+        return ()
+    return (f"the left-hand side is not ${problem.target_latex}$; only the right-hand side was checked",)
+
+
+def check_answer_unlimited(problem_id: str, latex: str, *, strict: bool = True) -> CheckResult:
+    """:func:`check_answer` without the sandbox (for trusted input, tests and profiling)."""
+    problem = get_problem(problem_id)
+    reference = _reference(problem_id)
+    try:
+        parsed = parse_expression(latex, problem.notation)
+    except ParseError as err:
+        return CheckResult(problem_id, "parse-error", err.one_line(), column=err.column, answer=latex)
+    warnings = (*parsed.warnings, *_lhs_warning(problem, parsed.lhs))
+    if parsed.expr.has(problem.target):
+        return CheckResult(
+            problem_id,
+            "not-equivalent",
+            f"the answer is written in terms of ${problem.target_latex}$ itself",
+            warnings=warnings,
+            answer=latex,
+        )
+    verdict = decide(parsed.expr, reference, problem.domain, accept_concrete=not strict)
+    return CheckResult(
+        problem_id,
+        verdict.status,
+        verdict.message,
+        method=verdict.method,
+        counterexample=verdict.counterexample,
+        warnings=warnings,
+        evidence=verdict.evidence,
+        answer=latex,
+    )
+
+
+def check_answer(
+    problem_id: str,
+    latex: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    strict: bool = True,
+) -> CheckResult:
+    r"""Check ``latex`` against problem ``problem_id`` under a time and memory limit.
+
+    ``strict`` (default): "equivalent" only with a proof for all sizes; with ``strict=False`` an
+    identity proved at every trial size (D, T) is also accepted (the method says which sizes).
+    Raises :class:`~derive.errors.UnknownProblemError` for an unknown id.
+    """
+    get_problem(problem_id)  # unknown ids fail here, in the caller's process
+    _reference(problem_id)  # warm the parent so every forked child starts with the caches
+    try:
+        return run_limited(  # type: ignore[no-any-return]
+            check_answer_unlimited, problem_id, latex, strict=strict, timeout=timeout, memory_mb=memory_mb
+        )
+    except ResourceLimitError as err:
+        what = "memory" if err.kind == "memory" else "time"
+        return CheckResult(
+            problem_id,
+            "timeout",
+            f"gave up: the check exceeded its {what} limit ({err.one_line()})",
+            evidence={"limit": err.kind, "timeout_s": timeout, "memory_mb": memory_mb},
+            answer=latex,
+        )
+    except RuntimeError as err:
+        return CheckResult(
+            problem_id, "undecided", f"could not decide: internal error ({err})", answer=latex
+        )

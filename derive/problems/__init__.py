@@ -1,0 +1,27 @@
+r"""The problems ``derive check`` knows. Adding one is one module with a ``PROBLEM`` plus one entry here.
+
+>>> [p.id for p in PROBLEMS]
+['iaf-logq', 'batchnorm-logdet']
+>>> get_problem("nope")
+Traceback (most recent call last):
+...
+derive.errors.UnknownProblemError: unknown problem 'nope'; known: iaf-logq, batchnorm-logdet
+"""
+
+from __future__ import annotations
+
+from derive.errors import UnknownProblemError
+from derive.problems import batchnorm_logdet, iaf_logq
+from derive.problems._spec import Problem
+
+__all__ = ["PROBLEMS", "Problem", "get_problem"]
+
+PROBLEMS: tuple[Problem, ...] = (iaf_logq.PROBLEM, batchnorm_logdet.PROBLEM)
+
+
+def get_problem(problem_id: str) -> Problem:
+    """The registered problem with this id."""
+    for problem in PROBLEMS:
+        if problem.id == problem_id:
+            return problem
+    raise UnknownProblemError(f"unknown problem {problem_id!r}; known: {', '.join(p.id for p in PROBLEMS)}")

@@ -1,0 +1,64 @@
+"""Structure detection, the dependency argument and the determinant shortcuts."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from derive.jacobian import Structure, jacobian, log_abs_det_chain, triangular_det_lemma
+
+a, b, c = sp.symbols("a b c", real=True)
+f = sp.Function("f")
+
+
+@pytest.mark.parametrize(
+    ("outputs", "structure"),
+    [
+        ((2 * a, 3 * b, c), Structure.DIAGONAL),
+        ((a, f(a) + b, f(a, b) * c), Structure.LOWER_TRIANGULAR),
+        ((a + f(b, c), b * f(c), c), Structure.UPPER_TRIANGULAR),
+        ((a + b, a - b, c), Structure.FULL),
+    ],
+    ids=["diagonal", "lower", "upper", "full"],
+)
+def test_structure_detection(outputs: tuple[sp.Expr, ...], structure: Structure) -> None:
+    assert jacobian(outputs, (a, b, c)).structure is structure
+
+
+def test_zero_pattern_is_sound_against_differentiation() -> None:
+    outputs = (a, f(a) + b * sp.exp(a), f(a, b) * c + a)
+    J = jacobian(outputs, (a, b, c))
+    for r in range(3):
+        for col, x in enumerate((a, b, c)):
+            if col not in J.depends[r]:
+                assert sp.diff(outputs[r], x) == 0
+    assert J.zero_entries() == 3
+
+
+def test_triangular_det_equals_full_det() -> None:
+    outputs = (a**2, f(a) + b * sp.exp(a), f(a, b) * c + a)
+    J = jacobian(outputs, (a, b, c))
+    assert sp.simplify(J.matrix().det() - J.det()) == 0
+
+
+def test_full_structure_uses_full_determinant() -> None:
+    J = jacobian((a + b, a - b), (a, b))
+    assert J.full is not None
+    assert J.det() == -2
+
+
+def test_log_abs_det_chain_adds_steps() -> None:
+    s = sp.Symbol("s", positive=True)
+    J1, J2 = jacobian((s * a, b), (a, b)), jacobian((2 * a, 3 * b), (a, b))
+    assert sp.simplify(log_abs_det_chain([J1, J2]) - sp.log(6 * s)) == 0
+
+
+@pytest.mark.parametrize("n", range(1, 6), ids=lambda n: f"n{n}")
+@pytest.mark.parametrize("lower", [True, False], ids=["lower", "upper"])
+def test_triangular_det_lemma(n: int, lower: bool) -> None:
+    assert sp.expand(triangular_det_lemma(n, lower)) == 0
+
+
+def test_non_square_is_rejected() -> None:
+    with pytest.raises(ValueError, match="square"):
+        jacobian((a, b), (a,))
