@@ -147,7 +147,7 @@ def check_answer(
     get_problem(problem_id)  # unknown ids fail here, in the caller's process
     _reference(problem_id)  # warm the parent so every forked child starts with the caches
     try:
-        return run_limited(  # type: ignore[no-any-return]
+        return run_limited(
             check_answer_unlimited, problem_id, latex, strict=strict, timeout=timeout, memory_mb=memory_mb
         )
     except ResourceLimitError as err:
@@ -160,6 +160,4 @@ def check_answer(
             answer=latex,
         )
     except RuntimeError as err:
-        return CheckResult(
-            problem_id, "undecided", f"could not decide: internal error ({err})", answer=latex
-        )
+        return CheckResult(problem_id, "undecided", f"could not decide: internal error ({err})", answer=latex)

@@ -44,7 +44,12 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--dim", type=int, help="concrete dimension D (omit for the general, symbolic-D proof)")
     pr.add_argument("--steps", type=int, help="concrete number of IAF steps T (with --dim)")
     pr.add_argument("--affine", action="store_true", help="batchnorm: with learned scale/shift (gamma, beta)")
-    pr.add_argument("--mode", choices=("eval", "train"), default="eval", help="batchnorm: statistics constant or of the batch")
+    pr.add_argument(
+        "--mode",
+        choices=("eval", "train"),
+        default="eval",
+        help="batchnorm: statistics constant or of the batch",
+    )
     pr.add_argument("--batch", type=int, help="batchnorm --mode train: also check at this batch size")
     pr.add_argument("--unbiased", action="store_true", help="batchnorm --mode train: unbiased batch variance")
     pr.add_argument(

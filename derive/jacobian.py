@@ -116,11 +116,15 @@ def jacobian(outputs: Sequence[sp.Expr], inputs: Sequence[sp.Expr]) -> Structure
     """Jacobian of ``outputs`` with respect to ``inputs``, with proved structure."""
     outputs, inputs = tuple(sp.sympify(o) for o in outputs), tuple(inputs)
     if len(outputs) != len(inputs):
-        raise ValueError(f"a flow layer's Jacobian must be square: {len(outputs)} outputs, {len(inputs)} inputs")
+        raise ValueError(
+            f"a flow layer's Jacobian must be square: {len(outputs)} outputs, {len(inputs)} inputs"
+        )
     depends = _dependency_pattern(outputs, inputs)
     structure = _classify(depends)
-    diagonal = tuple(sp.diff(y, x) if r in depends[r] else sp.Integer(0) for r, (y, x) in
-                     enumerate(zip(outputs, inputs, strict=True)))
+    diagonal = tuple(
+        sp.diff(y, x) if r in depends[r] else sp.Integer(0)
+        for r, (y, x) in enumerate(zip(outputs, inputs, strict=True))
+    )
     full = None
     if structure is Structure.FULL:
         full = sp.Matrix(len(outputs), len(inputs), lambda r, c: sp.diff(outputs[r], inputs[c]))

@@ -68,7 +68,9 @@ class LogAbsDetJ(_Quantity):
     def _latex(self, printer: Any) -> str:
         k = self.args[0]
         den = r"\boldsymbol{\epsilon}" if k == 0 else rf"\mathbf{{z}}_{{{printer._print(k - 1)}}}"
-        return rf"\log\left|\det \frac{{\partial \mathbf{{z}}_{{{printer._print(k)}}}}}{{\partial {den}}}\right|"
+        return (
+            rf"\log\left|\det \frac{{\partial \mathbf{{z}}_{{{printer._print(k)}}}}}{{\partial {den}}}\right|"
+        )
 
     def _sympystr(self, printer: Any) -> str:
         return f"log|det dz_{printer._print(self.args[0])}/dz_prev|"

@@ -64,7 +64,9 @@ def batchnorm_logdet(affine: bool = False, direction: str = "normalize") -> sp.E
     r"""Eval mode: :math:`-\tfrac12\sum_i\log(\tilde\sigma_i^2+\epsilon)\ (+\sum_i\log|\gamma_i|)`; ``"unnormalize"`` flips the sign."""
     if direction not in ("normalize", "unnormalize"):
         raise UsageError(f"direction must be 'normalize' or 'unnormalize', got {direction!r}")
-    return batchnorm_eval_proof(None, affine, "normalizing" if direction == "normalize" else "generative").result
+    return batchnorm_eval_proof(
+        None, affine, "normalizing" if direction == "normalize" else "generative"
+    ).result
 
 
 @cache

@@ -84,6 +84,9 @@ TREES = [
     (r"\sqrt[n]{x}", A.Root(A.Name("x"), A.Name("n"))),
     (r"|{-3}|", A.Abs(A.Neg(A.Num("3")))),
     (r"a / b c", A.Mul((A.Div(A.Name("a"), A.Name("b")), A.Name("c")))),
+    (r"a / -b", A.Div(A.Name("a"), A.Neg(A.Name("b")))),
+    (r"a \cdot -b", A.Mul((A.Name("a"), A.Neg(A.Name("b"))))),
+    (r"1 / \sum_i x", A.Div(A.Num("1"), A.BigOp("sum", "i", None, None, A.Name("x")))),
 ]
 
 

@@ -26,7 +26,10 @@ FULL_DET_CASES = [
 ]
 #: Layers with a closed-form inverse (train-mode batch norm is not a bijection of the batch).
 INVERSE_CASES = [
-    pytest.param(factory, d, id=f"{name}-D{d}") for name, factory in LAYERS for d in DIMS if factory(1).inverse()
+    pytest.param(factory, d, id=f"{name}-D{d}")
+    for name, factory in LAYERS
+    for d in DIMS
+    if factory(1).inverse()
 ]
 
 

@@ -6,7 +6,16 @@ import pytest
 import sympy as sp
 
 from derive.errors import VerificationError
-from derive.proof import ChainBuilder, Fact, Identity, Instance, PeelLastTerm, Recomputed, SummandIdentity, UsingFacts
+from derive.proof import (
+    ChainBuilder,
+    Fact,
+    Identity,
+    Instance,
+    PeelLastTerm,
+    Recomputed,
+    SummandIdentity,
+    UsingFacts,
+)
 from derive.proof.checks import eliminate_radicals, is_zero
 from derive.symbols import D, T, bn_eps, epsilon, i, sigma, t
 
@@ -19,7 +28,10 @@ y = sp.Symbol("y", real=True)
     [
         (sp.log(x**2), 2 * sp.log(x)),
         (sp.log(1 / sp.sqrt(x + bn_eps)), -sp.log(x + bn_eps) / 2),
-        (sp.Sum(sp.log(sigma[t, i]), (t, 0, 2)), sp.log(sigma[0, i]) + sp.log(sigma[1, i]) + sp.log(sigma[2, i])),
+        (
+            sp.Sum(sp.log(sigma[t, i]), (t, 0, 2)),
+            sp.log(sigma[0, i]) + sp.log(sigma[1, i]) + sp.log(sigma[2, i]),
+        ),
     ],
     ids=["log-power", "log-inverse-sqrt", "concrete-sum"],
 )

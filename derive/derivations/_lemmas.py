@@ -37,4 +37,7 @@ def product_lemma_holds(n: int = 3) -> bool:
     a, b = sp.IndexedBase("a"), sp.IndexedBase("b")
     A = sp.Matrix(n, n, lambda r, c: a[r, c])
     B = sp.Matrix(n, n, lambda r, c: b[r, c])
-    return bool(sp.expand((A * B).det(method="berkowitz") - A.det(method="berkowitz") * B.det(method="berkowitz")) == 0)
+    return bool(
+        sp.expand((A * B).det(method="berkowitz") - A.det(method="berkowitz") * B.det(method="berkowitz"))
+        == 0
+    )

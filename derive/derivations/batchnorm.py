@@ -28,7 +28,7 @@ from derive.layers import BatchNorm, BatchNormTrainSample
 from derive.layers._base import Direction
 from derive.layers.batchnorm import batch_x
 from derive.proof import ChainBuilder, Identity, Instance, Proof, Recomputed, Section, SummandIdentity
-from derive.proof.checks import eliminate_radicals
+from derive.proof.checks import Condition, eliminate_radicals
 from derive.quantities import JacobianEntry, LogAbsDetBatchNorm
 from derive.symbols import D, N, bn_eps, bn_mean, bn_std, gamma, i, j
 
@@ -41,12 +41,17 @@ _CONVENTIONS = (
 )
 
 
-def _triangular() -> tuple[str, object]:
-    return (rf"lemma $\det L = \prod_k L_{{kk}}$ checked for $n\le{TRIANGULAR_LEMMA_MAX_N}$", triangular_lemma_holds)
+def _triangular() -> Condition:
+    return (
+        rf"lemma $\det L = \prod_k L_{{kk}}$ checked for $n\le{TRIANGULAR_LEMMA_MAX_N}$",
+        triangular_lemma_holds,
+    )
 
 
 @cache
-def batchnorm_eval_proof(dim: int | None = None, affine: bool = False, direction: Direction = "normalizing") -> Proof:
+def batchnorm_eval_proof(
+    dim: int | None = None, affine: bool = False, direction: Direction = "normalizing"
+) -> Proof:
     """Eval-mode log-det; symbolic D when ``dim`` is None, else from the layer model at that D."""
     if dim is not None and (not isinstance(dim, int) or dim < 1):
         raise UsageError(f"--dim must be a positive integer, got {dim!r}")
@@ -58,7 +63,7 @@ def batchnorm_eval_proof(dim: int | None = None, affine: bool = False, direction
     xi = sp.IndexedBase("x", real=True)
     generic = sp.diff(g * (xi[i] - bn_mean[i]) / s, xi[j])
 
-    conditions: list[tuple[str, object]] = [
+    conditions: list[Condition] = [
         (
             rf"$\partial y_i/\partial x_j = {sp.latex(generic)}$ for symbolic $i, j$: diagonal",
             lambda: generic == g / s * sp.KroneckerDelta(i, j),
@@ -70,9 +75,12 @@ def batchnorm_eval_proof(dim: int | None = None, affine: bool = False, direction
         conditions.append(
             (
                 f"the layer model at D={dim}: Jacobian {layer.jacobian().structure.value}, diagonal recomputed",
-                lambda: layer.jacobian().structure.value == "diagonal"
-                and all(
-                    eliminate_radicals(d - entry.subs(i, r + 1)) == 0 for r, d in enumerate(layer.jacobian().diagonal)
+                lambda: (
+                    layer.jacobian().structure.value == "diagonal"
+                    and all(
+                        eliminate_radicals(d - entry.subs(i, r + 1)) == 0
+                        for r, d in enumerate(layer.jacobian().diagonal)
+                    )
                 ),
             )
         )
@@ -87,19 +95,21 @@ def batchnorm_eval_proof(dim: int | None = None, affine: bool = False, direction
         ChainBuilder(LogAbsDetBatchNorm(), label="eval mode")
         .step(
             first,
-            Instance("the triangular-determinant lemma (diagonal case)", tuple(conditions)),  # type: ignore[arg-type]
+            Instance("the triangular-determinant lemma (diagonal case)", tuple(conditions)),
             "diagonal Jacobian",
             r"Each $y_i$ depends on $x_i$ only; $\tilde\mu,\tilde\sigma^2$ are constants in eval mode, "
             r"so $\det$ is the product of the diagonal.",
         )
-        .step(split, SummandIdentity(), "log rules", r"$\log|a/\sqrt b| = \log|a| - \tfrac12\log b$ for $b>0$.")
+        .step(
+            split, SummandIdentity(), "log rules", r"$\log|a/\sqrt b| = \log|a| - \tfrac12\log b$ for $b>0$."
+        )
         .step(final, Identity(), "linearity", "Split the sum.")
         .build()
     )
     sections = [
         Section(
             "Model",
-            rf"$D = {sp.latex(size)}$ features; "
+            (f"$D = {size}$ features; " if dim is not None else "$D$ features; ")
             + (
                 r"$y_i = \gamma_i\,(x_i-\tilde\mu_i)/\sqrt{\tilde\sigma_i^2+\epsilon} + \beta_i$"
                 if affine
@@ -113,7 +123,7 @@ def batchnorm_eval_proof(dim: int | None = None, affine: bool = False, direction
     ]
     return Proof(
         title=f"Log-determinant of batch normalisation (eval mode{', affine' if affine else ''}"
-        f"{', generative direction' if sign < 0 else ''}, D = {size})",
+        f"{', generative direction' if sign < 0 else ''}{'' if dim is None else f', D = {dim}'})",
         statement=rf"{sp.latex(LogAbsDetBatchNorm())} = {sp.latex(final)}",
         lhs=LogAbsDetBatchNorm(),
         result=final,
@@ -135,7 +145,9 @@ def _train_model(N: int, unbiased: bool) -> tuple[dict[int, sp.Expr], dict[int, 
     return col, {k: feat.normalized(k, 1) for k in range(1, N + 1)}, sp.sqrt(feat.var(1) + bn_eps)
 
 
-def _entry_formula(N: sp.Expr, unbiased: bool, a: sp.Expr, b: sp.Expr, ya: sp.Expr, yb: sp.Expr, root: sp.Expr) -> sp.Expr:
+def _entry_formula(
+    N: sp.Expr, unbiased: bool, a: sp.Expr, b: sp.Expr, ya: sp.Expr, yb: sp.Expr, root: sp.Expr
+) -> sp.Expr:
     c = N / (N - 1) if unbiased else sp.Integer(1)
     return (sp.KroneckerDelta(a, b) - 1 / N - c * ya * yb / N) / root
 
@@ -164,7 +176,9 @@ def batchnorm_train_proof(dim: int | None = None, batch: int | None = None, unbi
         for Nk in sizes:
             col, yhat, _ = _train_model(Nk, unbiased)
             for a in range(1, Nk + 1):
-                total += eliminate_radicals(sp.Add(*[sp.diff(yhat[a], col[b]) for b in range(1, Nk + 1)])) ** 2
+                total += (
+                    eliminate_radicals(sp.Add(*[sp.diff(yhat[a], col[b]) for b in range(1, Nk + 1)])) ** 2
+                )
         return total
 
     def diagonal_holds() -> bool:
@@ -199,7 +213,9 @@ def batchnorm_train_proof(dim: int | None = None, batch: int | None = None, unbi
         ChainBuilder(sp.Sum(JacobianEntry(sp.Symbol("i"), n, m), (m, 1, N)), label="kernel")
         .step(
             sp.Integer(0),
-            Recomputed(row_sums, f"every row sum of the batch Jacobian at N = {checked}, radicals eliminated"),
+            Recomputed(
+                row_sums, f"every row sum of the batch Jacobian at N = {checked}, radicals eliminated"
+            ),
             "constant vector in the kernel",
             r"Shifting every sample by the same amount leaves $\mathbf{y}$ unchanged: "
             r"$J\mathbf{1} = \mathbf{0}$, so $\det J = 0$ and the whole-batch map is not a bijection.",
@@ -265,7 +281,7 @@ def batchnorm_train_proof(dim: int | None = None, batch: int | None = None, unbi
         sections=(
             Section(
                 "Model",
-                rf"A batch of $N\\ge2$ samples, $D={sp.latex(size)}$ features; $\tilde\mu_i = \frac1N\sum_k x_{{k,i}}$, "
+                rf"A batch of $N \ge 2$ samples, {'$D$' if dim is None else f'$D={dim}$'} features; $\tilde\mu_i = \frac1N\sum_k x_{{k,i}}$, "
                 + var_text
                 + r", $\hat y_{n,i} = (x_{n,i}-\tilde\mu_i)/\sqrt{v_i+\epsilon}$. The statistics depend on the batch.",
             ),

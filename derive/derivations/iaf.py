@@ -17,7 +17,7 @@ Jacobians + chain rule, never the composite), which ends by cross-checking the g
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 from typing import Literal
 
 import sympy as sp
@@ -27,9 +27,19 @@ from derive.errors import UsageError
 from derive.layers import GaussianBase, IAFStableStep, IAFStep
 from derive.layers.gaussian import log_normal_pdf, log_std_normal_pdf
 from derive.layers.iaf import sigmoid
-from derive.proof import ChainBuilder, Fact, Identity, Instance, PeelLastTerm, Proof, Recomputed, Section
-from derive.proof import SummandIdentity, UsingFacts
-from derive.proof.checks import is_zero
+from derive.proof import (
+    ChainBuilder,
+    Fact,
+    Identity,
+    Instance,
+    PeelLastTerm,
+    Proof,
+    Recomputed,
+    Section,
+    SummandIdentity,
+    UsingFacts,
+)
+from derive.proof.checks import Condition, is_zero
 from derive.quantities import LogAbsDetJ, LogAbsDetTotal, LogDensity, LogStdNormal
 from derive.symbols import D, T, epsilon, i, j, mu, s, sigma, t, z
 
@@ -49,7 +59,9 @@ CONVENTIONS = (
 
 def iaf_log_q_expr(steps: sp.Expr = T, dim: sp.Expr = D) -> sp.Expr:
     r"""The right-hand side :math:`R(T)` as an expression (used as the induction hypothesis's form)."""
-    return -sp.Sum(sp.log(2 * sp.pi) / 2 + epsilon[i] ** 2 / 2 + sp.Sum(sp.log(sigma[t, i]), (t, 0, steps)), (i, 1, dim))
+    return -sp.Sum(
+        sp.log(2 * sp.pi) / 2 + epsilon[i] ** 2 / 2 + sp.Sum(sp.log(sigma[t, i]), (t, 0, steps)), (i, 1, dim)
+    )
 
 
 def _stable_expr(steps: int, dim: int) -> sp.Expr:
@@ -62,7 +74,11 @@ def _stable_expr(steps: int, dim: int) -> sp.Expr:
     )
 
 
-def _triangular_condition() -> tuple[str, object]:
+def _diagonal_matches(diag: tuple[sp.Expr, ...], entry: sp.Expr) -> bool:
+    return all(is_zero(d - entry.subs(i, r + 1)) is not None for r, d in enumerate(diag))
+
+
+def _triangular_condition() -> Condition:
     return (
         rf"lemma $\det L=\prod_k L_{{kk}}$ checked on generic triangular $n\times n$ matrices, "
         rf"$n\le {TRIANGULAR_LEMMA_MAX_N}$",
@@ -121,15 +137,12 @@ def iaf_concrete_proof(dim: int, steps: int, variant: Variant = "iaf") -> Proof:
                         (
                             f"$J_{{{k}}}$ is {what}: {J.zero_entries()} entries proved zero by dependency "
                             r"(output $i$ does not contain input $j$)",
-                            lambda J=J: J.structure.is_triangular,
+                            partial(lambda J: J.structure.is_triangular, J),
                         ),
                         (
                             rf"diagonal recomputed by differentiation: $\partial z_{{{k},i}}/\partial "
                             rf"{wrt}$ for $i=1..{dim}$",
-                            lambda diag=diag, prod=prod: all(
-                                is_zero(d - prod.function.subs(i, r + 1)) is not None
-                                for r, d in enumerate(diag)
-                            ),
+                            partial(_diagonal_matches, diag, prod.function),
                         ),
                         _triangular_condition(),
                     ),
@@ -138,10 +151,17 @@ def iaf_concrete_proof(dim: int, steps: int, variant: Variant = "iaf") -> Proof:
                 "Each output depends only on earlier inputs (autoregressive), so the Jacobian is "
                 "triangular and its determinant is the product of its diagonal.",
             )
-            .step(summed, Identity(expand_sums=True), "log of a product", r"$\log\prod = \sum\log$ for positive factors.")
+            .step(
+                summed,
+                Identity(expand_sums=True),
+                "log of a product",
+                r"$\log\prod = \sum\log$ for positive factors.",
+            )
             .build()
         )
-        jac_sections.append(Section(f"Jacobian of step {k}" if k else "Jacobian of the base", chains=(chain,)))
+        jac_sections.append(
+            Section(f"Jacobian of step {k}" if k else "Jacobian of the base", chains=(chain,))
+        )
         jac_facts.append(Fact.of(chain, f"the step-{k} Jacobian"))
 
     chain_sec, chain_fact = _chain_rule_section(steps, concrete=True)
@@ -151,7 +171,9 @@ def iaf_concrete_proof(dim: int, steps: int, variant: Variant = "iaf") -> Proof:
         ChainBuilder(LogStdNormal(), label="base density")
         .step(
             gauss,
-            Recomputed(lambda: log_std_normal_pdf(eps), "standard normal log-density, dimension by dimension", True),
+            Recomputed(
+                lambda: log_std_normal_pdf(eps), "standard normal log-density, dimension by dimension", True
+            ),
             "standard normal",
             r"$\boldsymbol\epsilon\sim\mathcal{N}(\mathbf{0},\mathbf{I})$.",
         )
@@ -249,11 +271,14 @@ def iaf_general_proof() -> Proof:
     r"""Prove :math:`\log q(\mathbf{z}_T|\mathbf{x}) = R(T)` for symbolic D and all T ≥ 0, by induction on T."""
     n = sp.Symbol("n", integer=True, nonnegative=True)  # the induction variable
     # Lemma: one IAF step's log-determinant, for symbolic D.
-    entry = sp.diff(mu[t, i] + sigma[t, i] * z[t - 1, i], z[t - 1, j])  # mu, sigma constant in z_{t-1,j}, j >= i
+    entry = sp.diff(
+        mu[t, i] + sigma[t, i] * z[t - 1, i], z[t - 1, j]
+    )  # mu, sigma constant in z_{t-1,j}, j >= i
 
     def instances_hold() -> bool:
         return all(
-            sp.expand(IAFStep(d, t=1).derived_logdet() - IAFStep(d, t=1).claimed_logdet()) == 0 for d in range(1, 6)
+            sp.expand(IAFStep(d, t=1).derived_logdet() - IAFStep(d, t=1).claimed_logdet()) == 0
+            for d in range(1, 6)
         )
 
     step_lemma = (
@@ -292,16 +317,24 @@ def iaf_general_proof() -> Proof:
         ).doit()
     )
     gaussian = sp.Sum(
-        -sp.log(2 * sp.pi) / 2 - sp.log(sigma[0, i]) - (z[0, i] - mu[0, i]) ** 2 / (2 * sigma[0, i] ** 2), (i, 1, D)
+        -sp.log(2 * sp.pi) / 2 - sp.log(sigma[0, i]) - (z[0, i] - mu[0, i]) ** 2 / (2 * sigma[0, i] ** 2),
+        (i, 1, D),
     )
-    reparam = Fact(z[0, i], mu[0, i] + sigma[0, i] * epsilon[i], r"$z_{0,i} = \mu_{0,i}+\sigma_{0,i}\epsilon_i$")
+    reparam = Fact(
+        z[0, i], mu[0, i] + sigma[0, i] * epsilon[i], r"$z_{0,i} = \mu_{0,i}+\sigma_{0,i}\epsilon_i$"
+    )
     base_case = (
         ChainBuilder(LogDensity(0), label="base case")
         .step(
             gaussian,
             Instance(
                 "the diagonal Gaussian density",
-                (("the summand matches the model's diagonal Gaussian log-density (checked at D=3)", lambda: gauss_ok == 0),),
+                (
+                    (
+                        "the summand matches the model's diagonal Gaussian log-density (checked at D=3)",
+                        lambda: gauss_ok == 0,
+                    ),
+                ),
             ),
             "Gaussian density",
             r"$q(\mathbf{z}_0|\mathbf{x}) = \mathcal{N}(\mathbf{z}_0;\boldsymbol\mu_0,\operatorname{diag}\boldsymbol\sigma_0^2)$.",
@@ -312,7 +345,12 @@ def iaf_general_proof() -> Proof:
             "reparameterise",
             r"$(z_{0,i}-\mu_{0,i})/\sigma_{0,i} = \epsilon_i$.",
         )
-        .step(iaf_log_q_expr(0), SummandIdentity(), "collect", r"Take out the minus sign; $\sum_{t=0}^{0}$ has one term.")
+        .step(
+            iaf_log_q_expr(0),
+            SummandIdentity(),
+            "collect",
+            r"Take out the minus sign; $\sum_{t=0}^{0}$ has one term.",
+        )
         .build()
     )
     hypothesis = Fact(LogDensity(n), iaf_log_q_expr(n), "the induction hypothesis")
@@ -351,7 +389,12 @@ def iaf_general_proof() -> Proof:
             "linearity",
             r"Merge the two sums over $i$.",
         )
-        .step(iaf_log_q_expr(n + 1), PeelLastTerm(n + 1), "extend the sum", r"$\sum_{t=0}^{n}a_t + a_{n+1} = \sum_{t=0}^{n+1}a_t$.")
+        .step(
+            iaf_log_q_expr(n + 1),
+            PeelLastTerm(n + 1),
+            "extend the sum",
+            r"$\sum_{t=0}^{n}a_t + a_{n+1} = \sum_{t=0}^{n+1}a_t$.",
+        )
         .build()
     )
     conclusion = (
@@ -364,7 +407,9 @@ def iaf_general_proof() -> Proof:
                     ("base case T = 0 proved above", lambda: base_case.result == iaf_log_q_expr(0)),
                     (
                         "induction step n -> n+1 proved above",
-                        lambda: induction.result == iaf_log_q_expr(n + 1) and induction.lhs == LogDensity(n + 1),
+                        lambda: (
+                            induction.result == iaf_log_q_expr(n + 1) and induction.lhs == LogDensity(n + 1)
+                        ),
                     ),
                 ),
             ),

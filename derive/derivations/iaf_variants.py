@@ -25,7 +25,16 @@ from derive.derivations.iaf import iaf_concrete_proof, iaf_general_proof
 from derive.errors import UsageError
 from derive.layers import IAFInverse
 from derive.layers.iaf import sigmoid
-from derive.proof import ChainBuilder, Fact, Instance, PeelLastTerm, Proof, Section, SummandIdentity, UsingFacts
+from derive.proof import (
+    ChainBuilder,
+    Fact,
+    Instance,
+    PeelLastTerm,
+    Proof,
+    Section,
+    SummandIdentity,
+    UsingFacts,
+)
 from derive.symbols import D, T, epsilon, i, j, mu, s, sigma, t
 
 __all__ = ["iaf_inverse_proof", "iaf_stable_general_proof"]
@@ -50,7 +59,10 @@ def iaf_inverse_proof(dim: int | None = None) -> Proof:
             r"triangular, diagonal $1/\sigma_i$",
             lambda: generic == sp.KroneckerDelta(i, j) / sigma[i],
         ),
-        (rf"lemma $\det L=\prod_k L_{{kk}}$ checked for $n\le{TRIANGULAR_LEMMA_MAX_N}$", triangular_lemma_holds),
+        (
+            rf"lemma $\det L=\prod_k L_{{kk}}$ checked for $n\le{TRIANGULAR_LEMMA_MAX_N}$",
+            triangular_lemma_holds,
+        ),
         (
             f"the layer model (undefined autoregressive functions) at D = {', '.join(map(str, sizes))}",
             lambda: all(
@@ -68,10 +80,17 @@ def iaf_inverse_proof(dim: int | None = None) -> Proof:
             "triangular Jacobian",
             r"$\epsilon_i$ depends on $y_1..y_i$ only, with $\partial\epsilon_i/\partial y_i = 1/\sigma_i$.",
         )
-        .step(-sp.Sum(sp.log(sigma[i]), (i, 1, size)), SummandIdentity(), "log rules", r"$\log(1/\sigma) = -\log\sigma$.")
+        .step(
+            -sp.Sum(sp.log(sigma[i]), (i, 1, size)),
+            SummandIdentity(),
+            "log rules",
+            r"$\log(1/\sigma) = -\log\sigma$.",
+        )
         .build()
     )
-    sampling = Fact(LOGDET_SAMPLING, sp.Sum(sp.log(sigma[i]), (i, 1, size)), "the IAF step lemma (sampling direction)")
+    sampling = Fact(
+        LOGDET_SAMPLING, sp.Sum(sp.log(sigma[i]), (i, 1, size)), "the IAF step lemma (sampling direction)"
+    )
     inv_fact = Fact.of(inv, "the normalizing-direction log-det")
     sign = (
         ChainBuilder(LOGDET_INVERSE + LOGDET_SAMPLING, label="sign convention")
@@ -126,11 +145,15 @@ def iaf_stable_general_proof() -> Proof:
     r"""Q1 for the stable step: the general IAF theorem with :math:`\sigma_{t,i}=\operatorname{sigmoid}(s_{t,i})`, t ≥ 1."""
     general = iaf_general_proof()
     peeled = -sp.Sum(
-        sp.log(2 * sp.pi) / 2 + epsilon[i] ** 2 / 2 + sp.log(sigma[0, i]) + sp.Sum(sp.log(sigma[t, i]), (t, 1, T)),
+        sp.log(2 * sp.pi) / 2
+        + epsilon[i] ** 2 / 2
+        + sp.log(sigma[0, i])
+        + sp.Sum(sp.log(sigma[t, i]), (t, 1, T)),
         (i, 1, D),
     )
     stable = peeled.replace(
-        lambda e: isinstance(e, sp.Sum) and e.limits[0][0] == t, lambda e: sp.Sum(sp.log(sigmoid(s[t, i])), (t, 1, T))
+        lambda e: isinstance(e, sp.Sum) and e.limits[0][0] == t,
+        lambda e: sp.Sum(sp.log(sigmoid(s[t, i])), (t, 1, T)),
     )
     chain = (
         ChainBuilder(general.lhs, label="stable")
@@ -140,7 +163,12 @@ def iaf_stable_general_proof() -> Proof:
             "theorem",
             "",
         )
-        .step(peeled, PeelLastTerm(sp.Integer(0), first=True), "split off t = 0", r"The base term $\log\sigma_{0,i}$.")
+        .step(
+            peeled,
+            PeelLastTerm(sp.Integer(0), first=True),
+            "split off t = 0",
+            r"The base term $\log\sigma_{0,i}$.",
+        )
         .step(
             stable,
             Instance(
@@ -148,8 +176,12 @@ def iaf_stable_general_proof() -> Proof:
                 (
                     (
                         r"stable-step diagonal is $\operatorname{sigmoid}(s_{t,i})$: the concrete stable proof at D=3, T=2 agrees",
-                        lambda: sp.expand((iaf_concrete_proof(3, 2, "stable").result - stable.subs({D: 3, T: 2})).doit())
-                        == 0,
+                        lambda: (
+                            sp.expand(
+                                (iaf_concrete_proof(3, 2, "stable").result - stable.subs({D: 3, T: 2})).doit()
+                            )
+                            == 0
+                        ),
                     ),
                 ),
             ),

@@ -142,6 +142,12 @@ class _Builder(Transformer):
     def div(self, c: list[Any]) -> A.Div:
         return A.Div(c[0], c[2], pos=c[0].pos, end=c[2].end)
 
+    def mul_neg(self, c: list[Any]) -> A.Node:
+        return self.imul([c[0], A.Neg(c[3], pos=c[2].start_pos, end=c[3].end)])
+
+    def div_neg(self, c: list[Any]) -> A.Div:
+        return A.Div(c[0], A.Neg(c[3], pos=c[2].start_pos, end=c[3].end), pos=c[0].pos, end=c[3].end)
+
     def bigop(self, c: list[Any]) -> A.BigOp:
         names, lower, upper = c[1]
         body, kind, pos = c[2], c[0].value[1:], c[0].start_pos

@@ -146,7 +146,11 @@ class BatchNormTrainSample(FlowLayer):
         return sp.Add(*out)
 
     def assumptions(self) -> tuple[str, ...]:
-        return (r"\epsilon > 0", f"N = {self.batch}", "unbiased variance" if self.unbiased else "biased variance")
+        return (
+            r"\epsilon > 0",
+            f"N = {self.batch}",
+            "unbiased variance" if self.unbiased else "biased variance",
+        )
 
     def __repr__(self) -> str:
         return f"BatchNormTrainSample(dim={self.dim}, batch={self.batch}, unbiased={self.unbiased})"

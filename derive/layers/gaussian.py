@@ -26,7 +26,9 @@ def log_std_normal_pdf(values: tuple[sp.Expr, ...]) -> sp.Expr:
     return sp.Add(*[-sp.log(2 * sp.pi) / 2 - v**2 / 2 for v in values])
 
 
-def log_normal_pdf(values: tuple[sp.Expr, ...], means: tuple[sp.Expr, ...], stds: tuple[sp.Expr, ...]) -> sp.Expr:
+def log_normal_pdf(
+    values: tuple[sp.Expr, ...], means: tuple[sp.Expr, ...], stds: tuple[sp.Expr, ...]
+) -> sp.Expr:
     r"""Diagonal Gaussian: :math:`\sum_i(-\tfrac12\log 2\pi - \log\sigma_i - (v_i-\mu_i)^2/(2\sigma_i^2))`."""
     return sp.Add(
         *[

@@ -62,7 +62,9 @@ class _Autoregressive(FlowLayer):
 
     def ar_function(self, name: str, k: int, **assumptions: bool) -> sp.Expr:
         """The k-th autoregressive function ``name`` (built once per layer)."""
-        return self._cached(f"{name}{k}", lambda: _ar_function(name, self.t, k, self.ar_args(k), **assumptions))
+        return self._cached(
+            f"{name}{k}", lambda: _ar_function(name, self.t, k, self.ar_args(k), **assumptions)
+        )
 
     def assumptions(self) -> tuple[str, ...]:
         return (
@@ -130,7 +132,8 @@ class IAFStableStep(_Autoregressive):
     def inverse(self) -> tuple[sp.Expr, ...]:
         y = self.output_symbols()
         return tuple(
-            (y[k - 1] - (1 - sigmoid(self.s(k))) * self.m(k)) / sigmoid(self.s(k)) for k in range(1, self.dim + 1)
+            (y[k - 1] - (1 - sigmoid(self.s(k))) * self.m(k)) / sigmoid(self.s(k))
+            for k in range(1, self.dim + 1)
         )
 
     def abbreviations(self) -> Mapping[sp.Expr, sp.Expr]:

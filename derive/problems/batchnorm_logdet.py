@@ -26,7 +26,9 @@ PROBLEM = Problem(
         index_ranges={"i": (i, 1, D)},
         named=(
             NamedQuantity(r"\log\left|\det\frac{\partial y}{\partial x}\right|", LogAbsDetBatchNorm()),
-            NamedQuantity(r"\log\left|\det\frac{\partial \mathbf{y}}{\partial \mathbf{x}}\right|", LogAbsDetBatchNorm()),
+            NamedQuantity(
+                r"\log\left|\det\frac{\partial \mathbf{y}}{\partial \mathbf{x}}\right|", LogAbsDetBatchNorm()
+            ),
         ),
         arity={r"\tilde{\sigma}": 1, r"\tilde{\mu}": 1},
     ),

@@ -8,6 +8,8 @@ values are the proved base density and step lemma).
 
 from __future__ import annotations
 
+import sympy as sp
+
 from derive.derivations.iaf import iaf_general_proof
 from derive.equivalence import Domain, SizeVar
 from derive.latex import NamedQuantity, Notation
@@ -17,7 +19,7 @@ from derive.results import iaf_log_q, iaf_step_logdet
 from derive.symbols import D, T, epsilon, i, mu, sigma, t, z
 
 
-def _base_density():  # type: ignore[no-untyped-def]
+def _base_density() -> sp.Expr:
     """log q(z_0|x) in epsilon form: the proved base case."""
     return iaf_general_proof().sections[2].chains[0].steps[1].after
 

@@ -28,6 +28,7 @@ from derive.errors import VerificationError
 
 __all__ = [
     "Check",
+    "Condition",
     "Fact",
     "Identity",
     "Instance",
@@ -303,6 +304,10 @@ class UsingFacts(Check):
         return Verification(f"by {used}, then {inner.method}", inner.assumptions, inner.detail)
 
 
+#: A side condition of a theorem instance: what it says, and the computation that must return True.
+Condition = tuple[str, Callable[[], bool]]
+
+
 @dataclass(frozen=True)
 class Instance(Check):
     r"""``before = after`` is an instance of a named theorem whose side conditions are checked here.
@@ -313,7 +318,7 @@ class Instance(Check):
     """
 
     theorem: str
-    conditions: tuple[tuple[str, Callable[[], bool]], ...] = ()
+    conditions: tuple[Condition, ...] = ()
     form: Callable[[sp.Expr], sp.Expr] | None = None
 
     def verify(self, before: sp.Expr, after: sp.Expr) -> Verification:

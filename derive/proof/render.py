@@ -129,7 +129,13 @@ def to_markdown(proof: Proof) -> str:
 def to_text(proof: Proof) -> str:
     """Plain text (SymPy's string printer), one step per line."""
     number = 0
-    out = [proof.title, "=" * len(proof.title), "", f"Theorem: {sp.sstr(proof.lhs)} = {sp.sstr(proof.result)}", ""]
+    out = [
+        proof.title,
+        "=" * len(proof.title),
+        "",
+        f"Theorem: {sp.sstr(proof.lhs)} = {sp.sstr(proof.result)}",
+        "",
+    ]
     for sec in proof.sections:
         out += [sec.title, "-" * len(sec.title)]
         for chain in sec.chains:

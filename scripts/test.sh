@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what the tests need and run them all (the README's test command; .ci/run calls it).
+#   - pdflatex (Debian texlive) where apt is available, so the standalone-LaTeX test really compiles;
+#   - the package with its [test] extra (torch pinned to the CPU build 2.13.0);
+#   - ruff, mypy, then pytest (unit tests, property tests and doctests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v pdflatex >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    texlive-latex-base texlive-latex-recommended >/dev/null
+fi
+
+PY="${PYTHON:-python3}"
+"$PY" -m pip install --quiet --disable-pip-version-check -e ".[test]"
+
+echo "== ruff"
+"$PY" -m ruff check derive tests scripts
+"$PY" -m ruff format --check derive tests scripts
+echo "== mypy"
+"$PY" -m mypy derive
+echo "== pytest"
+"$PY" -m pytest "$@"
