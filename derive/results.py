@@ -5,10 +5,12 @@ proof's display abbreviations replaced by their definitions), never a formula ty
 Kernels (:mod:`derive.kernels`) and the answer checker's reference answers are built from these.
 Each proof is checked once per process (cached).
 
->>> iaf_log_q()
--Sum(epsilon[i]**2/2 + Sum(log(sigma[t, i]), (t, 0, T)) + log(2*pi)/2, (i, 1, D))
->>> batchnorm_logdet()
--Sum(log(epsilon + \tilde{\sigma}[i]**2), (i, 1, D))/2
+>>> from derive.symbols import D, T, epsilon, sigma, bn_std, bn_eps
+>>> q = iaf_log_q().subs({D: 1, T: 0}).doit()
+>>> q == -(sp.log(2 * sp.pi) / 2 + epsilon[1] ** 2 / 2 + sp.log(sigma[0, 1]))
+True
+>>> batchnorm_logdet().subs(D, 1).doit() == -sp.log(bn_std[1] ** 2 + bn_eps) / 2
+True
 """
 
 from __future__ import annotations

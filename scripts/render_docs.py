@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Render the proofs shown under docs/proofs/ (tests/test_docs.py fails when they are stale).
 
-    python scripts/render_docs.py           # rewrite docs/proofs/*.md
-    python scripts/render_docs.py --check   # exit 1 if any file differs
+python scripts/render_docs.py           # rewrite docs/proofs/*.md
+python scripts/render_docs.py --check   # exit 1 if any file differs
 """
 
 from __future__ import annotations

@@ -18,10 +18,18 @@ _spec.loader.exec_module(render_docs)
 def test_rendered_proof_is_current(name: str) -> None:
     path = ROOT / "docs" / "proofs" / name
     assert path.exists(), f"{name} missing: run python scripts/render_docs.py"
-    assert path.read_text() == render_docs.rendered()[name], f"{name} is stale: run python scripts/render_docs.py"
+    assert path.read_text() == render_docs.rendered()[name], (
+        f"{name} is stale: run python scripts/render_docs.py"
+    )
 
 
 def test_architecture_page_names_every_pipeline_module() -> None:
     text = (ROOT / "docs" / "architecture.md").read_text()
-    for module in ("derive/layers", "derive/jacobian.py", "derive/proof", "derive/derivations", "derive/kernels.py"):
+    for module in (
+        "derive/layers",
+        "derive/jacobian.py",
+        "derive/proof",
+        "derive/derivations",
+        "derive/kernels.py",
+    ):
         assert module in text

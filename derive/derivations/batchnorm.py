@@ -12,8 +12,9 @@ Train mode (statistics of the batch of N): the full batch Jacobian is singular (
 vector is in its kernel); the per-sample log-det gains :math:`\sum_i\log|1-(1+c\,\hat y_{n,i}^2)/N|`
 (:math:`c=1` biased variance, :math:`N/(N-1)` unbiased).
 
->>> batchnorm_eval_proof().result
--Sum(log(epsilon + \tilde{\sigma}[i]**2), (i, 1, D))/2
+>>> from derive.symbols import bn_eps, bn_std
+>>> batchnorm_eval_proof().result == -sp.Sum(sp.log(bn_std[i] ** 2 + bn_eps), (i, 1, D)) / 2
+True
 """
 
 from __future__ import annotations
