@@ -8,6 +8,8 @@ symbolic derivatives, and the determinant then follows from the structure:
 
 * diagonal or triangular: :math:`\det J = \prod_r J_{rr}` (only the D diagonal entries are
   differentiated);
+* block triangular (contiguous blocks, e.g. coupling layers or per-feature blocks):
+  :math:`\det J = \prod_b \det J_{bb}` (only the diagonal blocks are differentiated);
 * otherwise: the full matrix and SymPy's determinant (small D only).
 
 For T stacked layers use :func:`log_abs_det_chain` (chain rule; det of a product is the product of
@@ -40,11 +42,18 @@ class Structure(Enum):
     DIAGONAL = "diagonal"
     LOWER_TRIANGULAR = "lower-triangular"
     UPPER_TRIANGULAR = "upper-triangular"
+    BLOCK_LOWER_TRIANGULAR = "block-lower-triangular"
+    BLOCK_UPPER_TRIANGULAR = "block-upper-triangular"
     FULL = "full"
 
     @property
     def is_triangular(self) -> bool:
-        return self is not Structure.FULL
+        """Diagonal or (element-wise) triangular: det is the product of the diagonal."""
+        return self in (Structure.DIAGONAL, Structure.LOWER_TRIANGULAR, Structure.UPPER_TRIANGULAR)
+
+    @property
+    def is_block(self) -> bool:
+        return self in (Structure.BLOCK_LOWER_TRIANGULAR, Structure.BLOCK_UPPER_TRIANGULAR)
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,8 @@ class StructuredJacobian:
 
     ``depends[r]`` is the set of input positions that output ``r`` depends on; every other entry
     of row ``r`` is zero by the dependency argument. ``diagonal`` holds the derivatives
-    :math:`\partial y_r/\partial x_r`; ``full`` the whole matrix when the structure is FULL.
+    :math:`\partial y_r/\partial x_r`; ``full`` the whole matrix when the structure is FULL;
+    ``blocks`` the ``[start, stop)`` ranges of the diagonal blocks of a block-triangular Jacobian.
     """
 
     outputs: tuple[sp.Expr, ...]
@@ -62,6 +72,7 @@ class StructuredJacobian:
     structure: Structure
     diagonal: tuple[sp.Expr, ...]
     full: sp.Matrix | None = None
+    blocks: tuple[tuple[int, int], ...] = ()
 
     @property
     def dim(self) -> int:
@@ -80,16 +91,24 @@ class StructuredJacobian:
     def matrix(self) -> sp.Matrix:
         return self.full if self.full is not None else sp.Matrix(self.dim, self.dim, self.entry)
 
+    def block(self, start: int, stop: int) -> sp.Matrix:
+        """The diagonal block ``[start, stop)`` (only its entries are differentiated)."""
+        return sp.Matrix(stop - start, stop - start, lambda r, c: self.entry(start + r, start + c))
+
     def det(self) -> sp.Expr:
         if self.structure.is_triangular:
             return sp.Mul(*self.diagonal)
+        if self.structure.is_block:
+            return sp.Mul(*[self.block(a, b).det() for a, b in self.blocks])
         assert self.full is not None
         return self.full.det()
 
     def log_abs_det(self) -> sp.Expr:
-        r""":math:`\log|\det J|`; for triangular structure :math:`\sum_r \log|J_{rr}|`."""
+        r""":math:`\log|\det J|`; triangular: :math:`\sum_r \log|J_{rr}|`; block: :math:`\sum_b \log|\det J_{bb}|`."""
         if self.structure.is_triangular:
             return sp.Add(*[sp.log(sp.Abs(d)) for d in self.diagonal])
+        if self.structure.is_block:
+            return sp.Add(*[sp.log(sp.Abs(self.block(a, b).det())) for a, b in self.blocks])
         return sp.log(sp.Abs(self.det()))
 
 
@@ -102,14 +121,40 @@ def _dependency_pattern(outputs: Sequence[sp.Expr], inputs: Sequence[sp.Expr]) -
     return tuple(rows)
 
 
-def _classify(depends: Sequence[frozenset[int]]) -> Structure:
+def _lower_cuts(depends: Sequence[frozenset[int]]) -> list[int]:
+    """Positions k where rows < k use only columns < k: block-lower-triangular cut points."""
+    cuts, reach = [], -1
+    for r, d in enumerate(depends):
+        reach = max(reach, max(d, default=-1))
+        if reach <= r:
+            cuts.append(r + 1)
+    return cuts
+
+
+def _blocks(depends: Sequence[frozenset[int]]) -> tuple[Structure, tuple[tuple[int, int], ...]]:
+    """Finest contiguous block-triangular partition (lower first, then upper via reversal)."""
+    n = len(depends)
+    lower = _lower_cuts(depends)
+    flipped = [frozenset(n - 1 - c for c in depends[n - 1 - r]) for r in range(n)]
+    upper = [n - k for k in reversed(_lower_cuts(flipped))][1:] + [n]
+    for structure, cuts in (
+        (Structure.BLOCK_LOWER_TRIANGULAR, lower),
+        (Structure.BLOCK_UPPER_TRIANGULAR, upper),
+    ):
+        if len(cuts) > 1:
+            starts = [0, *cuts[:-1]]
+            return structure, tuple(zip(starts, cuts, strict=True))
+    return Structure.FULL, ()
+
+
+def _classify(depends: Sequence[frozenset[int]]) -> tuple[Structure, tuple[tuple[int, int], ...]]:
     if all(d <= {r} for r, d in enumerate(depends)):
-        return Structure.DIAGONAL
+        return Structure.DIAGONAL, ()
     if all(not d or max(d) <= r for r, d in enumerate(depends)):
-        return Structure.LOWER_TRIANGULAR
+        return Structure.LOWER_TRIANGULAR, ()
     if all(not d or min(d) >= r for r, d in enumerate(depends)):
-        return Structure.UPPER_TRIANGULAR
-    return Structure.FULL
+        return Structure.UPPER_TRIANGULAR, ()
+    return _blocks(depends)
 
 
 def jacobian(outputs: Sequence[sp.Expr], inputs: Sequence[sp.Expr]) -> StructuredJacobian:
@@ -120,7 +165,7 @@ def jacobian(outputs: Sequence[sp.Expr], inputs: Sequence[sp.Expr]) -> Structure
             f"a flow layer's Jacobian must be square: {len(outputs)} outputs, {len(inputs)} inputs"
         )
     depends = _dependency_pattern(outputs, inputs)
-    structure = _classify(depends)
+    structure, blocks = _classify(depends)
     diagonal = tuple(
         sp.diff(y, x) if r in depends[r] else sp.Integer(0)
         for r, (y, x) in enumerate(zip(outputs, inputs, strict=True))
@@ -128,7 +173,7 @@ def jacobian(outputs: Sequence[sp.Expr], inputs: Sequence[sp.Expr]) -> Structure
     full = None
     if structure is Structure.FULL:
         full = sp.Matrix(len(outputs), len(inputs), lambda r, c: sp.diff(outputs[r], inputs[c]))
-    return StructuredJacobian(outputs, inputs, depends, structure, diagonal, full)
+    return StructuredJacobian(outputs, inputs, depends, structure, diagonal, full, blocks)
 
 
 def log_abs_det_chain(jacobians: Sequence[StructuredJacobian]) -> sp.Expr:

@@ -17,7 +17,7 @@ f = sp.Function("f")
         ((2 * a, 3 * b, c), Structure.DIAGONAL),
         ((a, f(a) + b, f(a, b) * c), Structure.LOWER_TRIANGULAR),
         ((a + f(b, c), b * f(c), c), Structure.UPPER_TRIANGULAR),
-        ((a + b, a - b, c), Structure.FULL),
+        ((a + c, b + a, c + b), Structure.FULL),
     ],
     ids=["diagonal", "lower", "upper", "full"],
 )
@@ -62,3 +62,40 @@ def test_triangular_det_lemma(n: int, lower: bool) -> None:
 def test_non_square_is_rejected() -> None:
     with pytest.raises(ValueError, match="square"):
         jacobian((a, b), (a,))
+
+
+d = sp.Symbol("d", real=True)
+g = sp.Function("g")
+
+
+@pytest.mark.parametrize(
+    ("outputs", "structure", "blocks"),
+    [
+        # a 2x2 mixing block, then a coupling-like output depending on everything before it
+        (
+            (a + b, a - 2 * b, c * sp.exp(f(a, b)), d + g(a, c)),
+            Structure.BLOCK_LOWER_TRIANGULAR,
+            ((0, 2), (2, 3), (3, 4)),
+        ),
+        (
+            (a + f(c, d), b * g(c, d), c + d, c - d),
+            Structure.BLOCK_UPPER_TRIANGULAR,
+            ((0, 1), (1, 2), (2, 4)),
+        ),
+        ((a + b, a - b, c + d, c - d), Structure.BLOCK_LOWER_TRIANGULAR, ((0, 2), (2, 4))),
+    ],
+    ids=["lower-blocks", "upper-blocks", "block-diagonal"],
+)
+def test_block_structure(
+    outputs: tuple[sp.Expr, ...], structure: Structure, blocks: tuple[tuple[int, int], ...]
+) -> None:
+    J = jacobian(outputs, (a, b, c, d))
+    assert J.structure is structure
+    assert J.blocks == blocks
+    full = sp.Matrix(4, 4, lambda r, col: sp.diff(outputs[r], (a, b, c, d)[col]))
+    assert sp.simplify(full.det() - J.det()) == 0
+
+
+def test_a_genuinely_full_jacobian_has_no_blocks() -> None:
+    J = jacobian((a + d, b + a, c + b, d + c), (a, b, c, d))
+    assert J.structure is Structure.FULL and J.blocks == ()

@@ -1,0 +1,165 @@
+r"""``derive check``: exit codes, ``--json``, ``--file``, standard input, and one-line errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from derive.cli import main
+
+RIGHT_BN = r"-\frac12\sum_i\log(\tilde\sigma_i^2+\epsilon)"
+WRONG_BN = r"-\sum_i\log(\tilde\sigma_i^2+\epsilon)"
+RIGHT_IAF = r"-\sum_{i=1}^D \left(\frac{1}{2} \log(2\pi) + \frac{1}{2} \epsilon_i^2 + \sum_{t=0}^T \log \sigma_{t,i} \right)"
+#: No sigma at all, so not equivalent, but too many terms to evaluate: the engine says "undecided".
+UNDECIDABLE_BN = r"\sum_{i=1}^{10^{9}} \log\epsilon"
+#: Too big to finish within a one-second budget.
+SLOW_IAF = (
+    r"-\sum_{i=1}^{10^{9}} \left(\frac12\log(2\pi)+\frac12\epsilon_i^2+\sum_{t=0}^T\log\sigma_{t,i}\right)"
+)
+JSON_KEYS = {"problem", "status", "message", "method", "counterexample", "warnings", "evidence", "column", "answer"}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err: str) -> None:
+    assert err.startswith("derive: error: "), err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "status"),
+    [
+        pytest.param(("batchnorm-logdet", RIGHT_BN), 0, "equivalent", id="equivalent-0"),
+        pytest.param(("iaf-logq", RIGHT_IAF), 0, "equivalent", id="equivalent-iaf-0"),
+        pytest.param(("batchnorm-logdet", WRONG_BN), 1, "not-equivalent", id="not-equivalent-1"),
+        pytest.param(("batchnorm-logdet", r"\frac{1}{"), 2, "parse-error", id="parse-error-2"),
+        pytest.param(("batchnorm-logdet", UNDECIDABLE_BN), 3, "undecided", id="undecided-3"),
+        pytest.param(("iaf-logq", SLOW_IAF, "--timeout", "1"), 3, "timeout", id="timeout-3"),
+    ],
+)
+def test_exit_codes_and_text(
+    capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], code: int, status: str
+) -> None:
+    got, out, err = run(capsys, "check", *argv)
+    assert got == code, out + err
+    assert out.startswith(f"{status}: "), out
+    assert err == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "status"),
+    [
+        pytest.param(("batchnorm-logdet", RIGHT_BN), 0, "equivalent", id="equivalent"),
+        pytest.param(("batchnorm-logdet", WRONG_BN), 1, "not-equivalent", id="not-equivalent"),
+        pytest.param(("batchnorm-logdet", r"\foo"), 2, "parse-error", id="parse-error"),
+    ],
+)
+def test_json(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], code: int, status: str) -> None:
+    got, out, _ = run(capsys, "check", "--json", *argv)
+    assert got == code
+    data = json.loads(out)
+    assert set(data) == JSON_KEYS
+    assert data["status"] == status
+    assert data["problem"] == argv[0]
+    assert data["answer"] == argv[1]
+    if status == "not-equivalent":
+        assert data["counterexample"]["D"] >= 1
+    if status == "equivalent":
+        assert data["method"]
+    if status == "parse-error":
+        assert isinstance(data["column"], int)
+
+
+def test_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    answer = tmp_path / "answer.tex"
+    answer.write_text(RIGHT_BN + "\n")
+    code, out, _ = run(capsys, "check", "batchnorm-logdet", "--file", str(answer))
+    assert code == 0, out
+
+
+def test_file_missing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "check", "batchnorm-logdet", "--file", str(tmp_path / "nope.tex"))
+    assert code == 2
+    assert_one_line_error(err)
+
+
+def test_file_and_argument_together(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    answer = tmp_path / "answer.tex"
+    answer.write_text(RIGHT_BN)
+    code, _, err = run(capsys, "check", "batchnorm-logdet", "x", "--file", str(answer))
+    assert code == 2
+    assert_one_line_error(err)
+
+
+def test_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(WRONG_BN + "\n"))
+    code, out, _ = run(capsys, "check", "batchnorm-logdet", "-", "--json")
+    assert code == 1
+    assert json.loads(out)["status"] == "not-equivalent"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(("check", "batchnorm-logdet", RIGHT_BN), id="after-problem"),
+        pytest.param(("check", "--json", "batchnorm-logdet", RIGHT_BN), id="after-json"),
+        pytest.param(("check", "batchnorm-logdet", RIGHT_BN, "--json"), id="before-json"),
+        pytest.param(("check", "batchnorm-logdet", RIGHT_BN, "--timeout", "5"), id="before-timeout"),
+        pytest.param(("check", "batchnorm-logdet", "--", RIGHT_BN), id="after-double-dash"),
+    ],
+)
+def test_answer_starting_with_minus(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 0, out + err
+    assert err == ""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(("check", "batchnorm-logdet", RIGHT_BN, "--timeout", "0"), id="timeout-0"),
+        pytest.param(("check", "batchnorm-logdet", "--timeout=0", RIGHT_BN), id="timeout=0"),
+        pytest.param(("check", "batchnorm-logdet", "x", "--timeout", "-1"), id="timeout-negative"),
+        pytest.param(("check", "batchnorm-logdet", "x", "--timeout", "nan"), id="timeout-nan"),
+        pytest.param(("check", "batchnorm-logdet", "x", "--timeout", "soon"), id="timeout-not-a-number"),
+        pytest.param(("check", "batchnorm-logdet"), id="no-answer"),
+        pytest.param(("check", "nope", RIGHT_BN), id="unknown-problem"),
+        pytest.param(("check", "nope", "x", "--json"), id="unknown-problem-json"),
+        pytest.param(("check",), id="no-problem"),
+    ],
+)
+def test_bad_arguments(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert_one_line_error(err)
+
+
+def test_unknown_problem_names_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    _, _, err = run(capsys, "check", "nope", "x")
+    assert "unknown problem 'nope'" in err
+    assert "iaf-logq" in err and "batchnorm-logdet" in err
+
+
+def test_subprocess() -> None:
+    """The real entry point: ``python -m derive check`` with an answer that starts with '-'."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "derive", "check", "batchnorm-logdet", WRONG_BN, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["status"] == "not-equivalent"
+    assert proc.stderr == ""
