@@ -25,9 +25,9 @@ import sympy as sp
 
 from derive.derivations._lemmas import TRIANGULAR_LEMMA_MAX_N, triangular_lemma_holds
 from derive.errors import UsageError
+from derive.jacobian import jacobian
 from derive.layers import BatchNorm, BatchNormTrainSample
 from derive.layers._base import Direction
-from derive.jacobian import jacobian
 from derive.layers.batchnorm import batch_x
 from derive.proof import ChainBuilder, Identity, Instance, Proof, Recomputed, Section, SummandIdentity
 from derive.proof.checks import Condition, eliminate_radicals
