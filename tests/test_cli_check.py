@@ -21,7 +21,17 @@ UNDECIDABLE_BN = r"\sum_{i=1}^{10^{9}} \log\epsilon"
 SLOW_IAF = (
     r"-\sum_{i=1}^{10^{9}} \left(\frac12\log(2\pi)+\frac12\epsilon_i^2+\sum_{t=0}^T\log\sigma_{t,i}\right)"
 )
-JSON_KEYS = {"problem", "status", "message", "method", "counterexample", "warnings", "evidence", "column", "answer"}
+JSON_KEYS = {
+    "problem",
+    "status",
+    "message",
+    "method",
+    "counterexample",
+    "warnings",
+    "evidence",
+    "column",
+    "answer",
+}
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

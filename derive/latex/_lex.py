@@ -155,7 +155,8 @@ def split_rows(tokens: list[Token], text: str) -> list[Row]:
     rows: list[Row] = []
     current: list[Token] = []
     annotation_at: int | None = None
-    depth = 0
+    depth = 0  # braces
+    delimited = 0  # \left ... \right pairs
 
     def close_row(end: int) -> None:
         nonlocal current, annotation_at
@@ -172,6 +173,10 @@ def split_rows(tokens: list[Token], text: str) -> list[Row]:
                 raise _error(f"unsupported environment '{env}'", text, start)
             close_row(start)
             continue
+        if value == "&" and (depth > 0 or delimited > 0):
+            raise _error(
+                "'&' (an alignment point) cannot stand inside a group or a \\left...\\right pair", text, start
+            )
         if tok.type == "RAW_DOLLARS" or value in ("$", "&", r"\[", r"\]", r"\(", r"\)"):
             if value != "&":
                 close_row(start)
@@ -186,6 +191,8 @@ def split_rows(tokens: list[Token], text: str) -> list[Row]:
             continue
         depth += value == "{"
         depth -= value == "}" and depth > 0
+        delimited += value == r"\left"
+        delimited -= value == r"\right" and delimited > 0
         current.append(tok)
     close_row(len(text))
     return rows
