@@ -136,7 +136,7 @@ def _blocks(depends: Sequence[frozenset[int]]) -> tuple[Structure, tuple[tuple[i
     n = len(depends)
     lower = _lower_cuts(depends)
     flipped = [frozenset(n - 1 - c for c in depends[n - 1 - r]) for r in range(n)]
-    upper = [n - k for k in reversed(_lower_cuts(flipped))][1:] + [n]
+    upper = [*[n - k for k in reversed(_lower_cuts(flipped))][1:], n]
     for structure, cuts in (
         (Structure.BLOCK_LOWER_TRIANGULAR, lower),
         (Structure.BLOCK_UPPER_TRIANGULAR, upper),
