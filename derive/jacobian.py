@@ -33,6 +33,8 @@ from enum import Enum
 
 import sympy as sp
 
+from derive._expr import as_expr
+
 __all__ = ["Structure", "StructuredJacobian", "jacobian", "log_abs_det_chain", "triangular_det_lemma"]
 
 
@@ -116,7 +118,7 @@ def _dependency_pattern(outputs: Sequence[sp.Expr], inputs: Sequence[sp.Expr]) -
     position = {x: c for c, x in enumerate(inputs)}
     rows = []
     for y in outputs:
-        free = sp.sympify(y).free_symbols
+        free = as_expr(y).free_symbols
         rows.append(frozenset(position[s] for s in free if s in position))
     return tuple(rows)
 
@@ -159,7 +161,7 @@ def _classify(depends: Sequence[frozenset[int]]) -> tuple[Structure, tuple[tuple
 
 def jacobian(outputs: Sequence[sp.Expr], inputs: Sequence[sp.Expr]) -> StructuredJacobian:
     """Jacobian of ``outputs`` with respect to ``inputs``, with proved structure."""
-    outputs, inputs = tuple(sp.sympify(o) for o in outputs), tuple(inputs)
+    outputs, inputs = tuple(as_expr(o) for o in outputs), tuple(inputs)
     if len(outputs) != len(inputs):
         raise ValueError(
             f"a flow layer's Jacobian must be square: {len(outputs)} outputs, {len(inputs)} inputs"

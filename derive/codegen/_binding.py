@@ -20,6 +20,7 @@ from typing import Any, TypeAlias
 
 import sympy as sp
 
+from derive._expr import as_expr
 from derive.symbols import D, N, T, i, j, n, t
 
 __all__ = ["DEFAULT_RANGES", "Axis", "Binding", "LayoutItem"]
@@ -95,7 +96,7 @@ def _slice(first: sp.Expr, last: sp.Expr, length: sp.Expr) -> tuple[int | None, 
 
 def _split_index(idx: sp.Expr, sizes: Iterable[sp.Symbol]) -> tuple[sp.Symbol | None, sp.Expr]:
     """``t - 1`` → ``(t, -1)``; ``0`` or ``T`` (sizes only) → ``(None, T)``."""
-    idx = sp.sympify(idx)
+    idx = as_expr(idx)
     others = [a for a in idx.free_symbols if a not in set(sizes)]
     if not others:
         return None, idx

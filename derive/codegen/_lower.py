@@ -19,6 +19,7 @@ from typing import Any
 
 import sympy as sp
 
+from derive._expr import as_expr
 from derive.codegen._array import MoveAxes, ReduceProd, ReduceSum, ShapeOf, Squeeze, View
 from derive.codegen._binding import Axis, Binding, _Array, _normalize, _slice, _split_index
 from derive.codegen._log_sigmoid import LogSigmoid, Softplus
@@ -71,7 +72,7 @@ class _Lowerer:
     def setup(self, expr: sp.Expr, free: Sequence[sp.Symbol]) -> None:
         for arr in self.arrays.values():
             for k, ax in enumerate(arr.axes):
-                length = sp.sympify(ax.stop) - sp.sympify(ax.start) + 1
+                length = as_expr(ax.stop) - as_expr(ax.start) + 1
                 for size in length.free_symbols:
                     off = length - size
                     if size not in self.sizes and off.is_Integer:
@@ -128,9 +129,9 @@ class _Lowerer:
     def bind(self, env: dict, limits: Sequence[tuple]) -> dict:
         env, names = dict(env), {lim[0] for lim in limits}
         for sym, lo, hi in limits:
-            if (sp.sympify(lo).free_symbols | sp.sympify(hi).free_symbols) & (set(env) | names):
+            if (as_expr(lo).free_symbols | as_expr(hi).free_symbols) & (set(env) | names):
                 raise ValueError(f"cannot lower: the bounds of {sym} depend on another index")
-            env[sym] = (sp.sympify(lo), sp.sympify(hi))
+            env[sym] = (as_expr(lo), as_expr(hi))
         return env
 
     def count(self, limits: Sequence[tuple]) -> sp.Expr:
@@ -188,13 +189,13 @@ class _Lowerer:
                 if sp.simplify(idx - item) != 0:
                     raise ValueError(f"cannot lower {atom}: its array holds only index {item} there")
                 continue
-            length = sp.sympify(item.stop) - sp.sympify(item.start) + 1
+            length = as_expr(item.stop) - as_expr(item.start) + 1
             if sym is None:
                 lo = hi = off
             elif sym in env:
                 lo, hi = env[sym][0] + off, env[sym][1] + off
             else:  # a free index: the whole axis
-                lo, hi = sp.sympify(item.start), sp.sympify(item.stop)
+                lo, hi = as_expr(item.start), as_expr(item.stop)
             p0, p1 = _slice(lo - item.start, hi - item.start + 1, length)
             if p0 is None or p1 is None:
                 raise ValueError(
@@ -233,7 +234,7 @@ def lower(expr: sp.Expr, binding: Binding, *, free: Sequence[sp.Symbol] = ()) ->
     >>> low.expr
     Squeeze(ReduceSum(log(View(sigma, ((1, 1, oo), (1, 0, oo)))), (-2, -1)), (-2, -1))
     """
-    expr = sp.sympify(expr)
+    expr = as_expr(expr)
     arrays = {base: _normalize(base, spec) for base, spec in binding.items()}
     if not expr.atoms(sp.Indexed) and not expr.free_symbols & set(arrays):
         raise ValueError("cannot lower: the expression reads no array")

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import sympy as sp
 
+from derive._expr import as_expr
 from derive.jacobian import Structure, StructuredJacobian, jacobian
 
 __all__ = ["Direction", "FlowLayer"]
@@ -74,7 +75,7 @@ class FlowLayer(ABC):
         return ()
 
     def abbreviate(self, expr: sp.Expr) -> sp.Expr:
-        return sp.sympify(expr).xreplace(self._cached("abbreviations", lambda: dict(self.abbreviations())))
+        return as_expr(expr).xreplace(self._cached("abbreviations", lambda: dict(self.abbreviations())))
 
     def jacobian(self) -> StructuredJacobian:
         """The Jacobian of ``forward()`` with respect to ``inputs()``, structure proved (computed once)."""

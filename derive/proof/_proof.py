@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from derive._expr import as_expr
 from derive.errors import VerificationError
 from derive.proof.checks import Check, Verification
 
@@ -57,7 +58,7 @@ class ChainBuilder:
     """Build a :class:`Chain`, verifying each step as it is added."""
 
     def __init__(self, lhs: sp.Expr, label: str = "") -> None:
-        self._lhs = sp.sympify(lhs)
+        self._lhs = as_expr(lhs)
         self._steps: list[Step] = []
         self._label = label
 
@@ -67,7 +68,7 @@ class ChainBuilder:
 
     def step(self, after: sp.Expr, check: Check, rule: str, justification: str = "") -> ChainBuilder:
         before = self.current
-        after = sp.sympify(after)
+        after = as_expr(after)
         try:
             verification = check.verify(before, after)
         except VerificationError as err:

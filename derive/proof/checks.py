@@ -24,6 +24,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.simplify.simplify import sum_simplify
 
+from derive._expr import as_expr
 from derive.errors import VerificationError
 
 __all__ = [
@@ -74,7 +75,7 @@ def assumptions_used(*exprs: sp.Expr) -> tuple[str, ...]:
     """The positivity assumptions (from SymPy assumptions) of the atoms in ``exprs``, as text."""
     out: set[str] = set()
     for e in exprs:
-        out.update(_positive_atoms(sp.sympify(e)))
+        out.update(_positive_atoms(as_expr(e)))
     return tuple(sorted(out))
 
 
@@ -93,7 +94,7 @@ def eliminate_radicals(e: sp.Expr) -> sp.Expr:
     A change of variables :math:`u \leftrightarrow S`, bijective where :math:`a > 0`, so an identity
     in the new variables is one in the old. Square roots with no linear atom are left alone.
     """
-    e = sp.sympify(e)
+    e = as_expr(e)
     for k, root in enumerate(sorted(e.atoms(sp.Pow), key=sp.default_sort_key)):
         if root.exp != sp.Rational(1, 2) or not root.base.is_positive:
             continue
@@ -142,7 +143,7 @@ STRATEGIES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr]], ...] = (
 
 def is_zero(expr: sp.Expr) -> str | None:
     """Name of the first strategy that reduces ``expr`` to exactly 0, else ``None``."""
-    expr = sp.sympify(expr)
+    expr = as_expr(expr)
     for name, fn in STRATEGIES:
         if fn(expr) == 0:
             return name
@@ -168,7 +169,7 @@ class Identity(Check):
     expand_sums: bool = False
 
     def verify(self, before: sp.Expr, after: sp.Expr) -> Verification:
-        diff = sp.sympify(before) - sp.sympify(after)
+        diff = as_expr(before) - as_expr(after)
         if self.expand_sums:
             diff = diff.doit()
         method = is_zero(diff)
@@ -181,7 +182,7 @@ class Identity(Check):
 
 def _as_single_sum(e: sp.Expr) -> tuple[sp.Expr, sp.Expr, tuple] | None:
     """``c * Sum(f, limits)`` → (c, f, limits), with c free of the summation index."""
-    coeff, rest = sp.sympify(e).as_coeff_Mul()
+    coeff, rest = as_expr(e).as_coeff_Mul()
     if isinstance(rest, sp.Sum):
         return coeff, rest.function, rest.limits
     if isinstance(rest, sp.Mul):
@@ -241,7 +242,7 @@ class PeelLastTerm(Check):
         return e.func(*[self._peel(a) for a in e.args])
 
     def verify(self, before: sp.Expr, after: sp.Expr) -> Verification:
-        before, after = sp.sympify(before), sp.sympify(after)
+        before, after = as_expr(before), as_expr(after)
         peeled_before, peeled_after = self._peel(before), self._peel(after)
         which = "first" if self.first else "last"
         if peeled_before == before and peeled_after == after:
@@ -262,7 +263,7 @@ class Recomputed(Check):
 
     def verify(self, before: sp.Expr, after: sp.Expr) -> Verification:
         value = self.compute()
-        target = sp.sympify(after).doit() if self.expand_sums else after
+        target = as_expr(after).doit() if self.expand_sums else after
         method = is_zero(value - target)
         if method is None:
             raise VerificationError(f"recomputed value differs from the claim: {self.how}")
@@ -296,7 +297,7 @@ class UsingFacts(Check):
 
     def verify(self, before: sp.Expr, after: sp.Expr) -> Verification:
         mapping = {f.lhs: f.rhs for f in self.facts}
-        b, a = sp.sympify(before).xreplace(mapping), sp.sympify(after).xreplace(mapping)
+        b, a = as_expr(before).xreplace(mapping), as_expr(after).xreplace(mapping)
         if b == before and a == after:
             raise VerificationError("none of the cited facts occurs in the step")
         inner = self.then.verify(b, a)
