@@ -54,8 +54,7 @@ def iaf_step_logdet(direction: str = "forward") -> sp.Expr:
     normalizing-direction proof) — the kernel binds either to an array of shape (..., D).
     """
     if direction == "forward":
-        lemma = iaf_general_proof().sections[1].chains[0]
-        return lemma.result
+        return iaf_general_proof().chain("IAF step lemma").result
     if direction == "inverse":
         return iaf_inverse_proof().result.xreplace({sigma[i]: sigma[t, i]})
     raise UsageError(f"direction must be 'forward' or 'inverse', got {direction!r}")

@@ -21,7 +21,7 @@ from derive.symbols import D, T, epsilon, i, mu, sigma, t, z
 
 def _base_density() -> sp.Expr:
     """log q(z_0|x) in epsilon form: the proved base case."""
-    return iaf_general_proof().sections[2].chains[0].steps[1].after
+    return iaf_general_proof().chain("base case").steps[1].after
 
 
 _STEP = r"\frac{d\mathbf{z}_t}{d\mathbf{z}_{t-1}}"

@@ -113,6 +113,15 @@ class Proof:
     def steps(self) -> tuple[Step, ...]:
         return tuple(s for sec in self.sections for c in sec.chains for s in c.steps)
 
+    def chain(self, label: str) -> Chain:
+        """The chain with this label (e.g. a lemma whose result other code reuses)."""
+        for sec in self.sections:
+            for c in sec.chains:
+                if c.label == label:
+                    return c
+        known = ", ".join(c.label for sec in self.sections for c in sec.chains)
+        raise KeyError(f"no chain labelled {label!r} in {self.title!r}; labels: {known}")
+
     def _repr_latex_(self) -> str:
         from derive.proof.render import to_latex
 
