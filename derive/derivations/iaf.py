@@ -124,9 +124,8 @@ def iaf_concrete_proof(dim: int, steps: int, variant: Variant = "iaf") -> Proof:
     for k, layer in enumerate(layers):
         J = layer.jacobian()
         diag = tuple(layer.abbreviate(d) for d in J.diagonal)
-        prod = sp.Product(sigma[k, i], (i, 1, dim)) if variant == "iaf" or k == 0 else None
-        if prod is None:
-            prod = sp.Product(sigmoid(s[k, i]), (i, 1, dim))
+        factor = sigma[k, i] if variant == "iaf" or k == 0 else sigmoid(s[k, i])
+        prod = sp.Product(factor, (i, 1, dim))
         summed = sp.Sum(sp.log(prod.function), (i, 1, dim))
         what = "diagonal" if J.structure.value == "diagonal" else "lower-triangular"
         wrt = r"\epsilon_i" if k == 0 else f"z_{{{k - 1},i}}"
