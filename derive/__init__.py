@@ -11,11 +11,20 @@ The pipeline, one package each::
     derive.check       the homework answer checker (LaTeX front-end + equivalence engine)
 
 ``import derive`` is light: it never imports torch (``derive.torch`` is the optional reference
-implementation).
+implementation). ``derive.__version__`` is the installed package's version:
+
+>>> import importlib.metadata
+>>> __version__ == importlib.metadata.version("derive")
+True
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("derive")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = ["__version__"]

@@ -4,6 +4,10 @@ Exit codes are stable (scripts depend on them): ``prove`` — 0 every step verif
 not verify, 2 bad arguments; ``check`` — 0 equivalent, 1 not equivalent, 2 parse error / unknown
 problem / bad arguments, 3 undecided or timeout.
 
+Every subcommand is one ``add_parser`` block in :func:`_build_parser` (ending with
+``set_defaults(handler=...)``) plus one handler ``_<name>(args) -> int``. Bad arguments print the
+subcommand's usage and one ``derive: error: ...`` line, and exit 2.
+
 >>> main(["prove", "batchnorm", "--format", "text", "-o", "/dev/null"])
 0
 >>> main(["prove", "nonsense"])
@@ -15,61 +19,161 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from derive import __version__
 from derive.errors import DeriveError, UsageError
 
 __all__ = ["main"]
 
-PROVE_TARGETS = ("iaf", "iaf-stable", "iaf-inverse", "batchnorm")
+#: ``derive prove`` targets, each with its one-line description (shown by ``derive prove --help``).
+PROVE_TARGETS: dict[str, str] = {
+    "iaf": "Q1: log q(z_T|x) of an IAF stack (general: induction on T; --dim/--steps: concrete)",
+    "iaf-stable": "Q1 with the numerically stable step z_t = sigma_t*z_{t-1} + (1 - sigma_t)*m_t",
+    "iaf-inverse": "the normalizing direction eps = (z - mu)/sigma: the two log-dets cancel",
+    "batchnorm": "Q2: log|det dy/dx| of batch normalisation (--mode eval|train, --affine, --direction)",
+}
+
+_PROVE_EPILOG = "targets:\n{targets}\n\nexit codes:\n  0  every step verified\n  1  a step did not verify (the failing step is named on stderr)\n  2  bad arguments"
+_CHECK_EPILOG = """\
+The answer may start with '-' (e.g. -\\frac12\\sum_i ...): it is not taken for an option.
+
+exit codes:
+  0  equivalent (proved for all sizes)
+  1  not equivalent (with a counterexample confirmed at 100 digits)
+  2  parse error, unknown problem or bad arguments
+  3  undecided (with the numeric evidence) or timeout"""
+
+
+class _ArgumentError(UsageError):
+    """An argparse error, carrying the usage of the (sub)command it came from."""
+
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage and exiting, so errors stay one line."""
+    """argparse that raises instead of exiting, so :func:`main` formats every error the same way."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
+        raise _ArgumentError(message, self.format_usage())
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="derive", description="Machine-checked derivations for normalizing flows.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = _Parser(
+        prog="derive",
+        description="Machine-checked derivations for normalizing flows, and a sound LaTeX answer checker.",
+        epilog="Run 'derive COMMAND --help' for a command's options and exit codes.",
+        formatter_class=_formatter,
+    )
+    p.add_argument("--version", action="version", version=f"derive {__version__}")
+    sub = p.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser, help="one of:"
+    )
 
-    pr = sub.add_parser("prove", help="derive and print a machine-checked proof")
-    pr.add_argument("target", choices=PROVE_TARGETS)
-    pr.add_argument("--dim", type=int, help="concrete dimension D (omit for the general, symbolic-D proof)")
-    pr.add_argument("--steps", type=int, help="concrete number of IAF steps T (with --dim)")
+    # derive prove -------------------------------------------------------------------------------
+    targets = "\n".join(f"  {name:12s} {line}" for name, line in PROVE_TARGETS.items())
+    pr = sub.add_parser(
+        "prove",
+        help="derive and print a machine-checked proof",
+        description="Derive a result and print its proof; every step was checked by computer algebra.",
+        epilog=_PROVE_EPILOG.format(targets=targets),
+        formatter_class=_formatter,
+    )
+    pr.add_argument(
+        "target", choices=tuple(PROVE_TARGETS), metavar="TARGET", help="what to prove (see below)"
+    )
+    pr.add_argument(
+        "--dim", type=int, metavar="D", help="concrete dimension D (omit for the general, symbolic-D proof)"
+    )
+    pr.add_argument(
+        "--steps", type=int, metavar="T", help="iaf, iaf-stable: concrete number of steps T (with --dim)"
+    )
     pr.add_argument("--affine", action="store_true", help="batchnorm: with learned scale/shift (gamma, beta)")
     pr.add_argument(
         "--mode",
         choices=("eval", "train"),
         default="eval",
-        help="batchnorm: statistics constant or of the batch",
+        help="batchnorm: running statistics as constants (eval, default) or the batch's own (train)",
     )
-    pr.add_argument("--batch", type=int, help="batchnorm --mode train: also check at this batch size")
+    pr.add_argument(
+        "--batch", type=int, metavar="N", help="batchnorm --mode train: also check at batch size N (>= 2)"
+    )
     pr.add_argument("--unbiased", action="store_true", help="batchnorm --mode train: unbiased batch variance")
     pr.add_argument(
         "--direction",
         choices=("normalizing", "generative"),
         default="normalizing",
-        help="batchnorm: normalizing (x -> y) or generative (y -> x)",
+        help="batchnorm: normalizing (x -> y, default) or generative (y -> x)",
     )
-    pr.add_argument("--format", choices=("latex", "markdown", "text"), default="latex")
+    pr.add_argument(
+        "--format",
+        choices=("latex", "markdown", "text"),
+        default="latex",
+        help="output format (default latex)",
+    )
     pr.add_argument("--standalone", action="store_true", help="latex: a complete document pdflatex compiles")
-    pr.add_argument("-o", "--output", help="write to FILE instead of standard output")
+    pr.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write to FILE (atomically; '-' is standard output) instead of standard output",
+    )
+    pr.set_defaults(handler=_prove)
 
-    ck = sub.add_parser("check", help="check a LaTeX answer against a problem's proved result")
-    ck.add_argument("problem", help="problem id (see `derive problems`)")
-    ck.add_argument("answer", nargs="?", help="the LaTeX answer, or - to read standard input")
-    ck.add_argument("--file", help="read the answer from FILE")
-    ck.add_argument("--json", action="store_true", help="print the result as JSON")
-    ck.add_argument("--timeout", type=float, default=10.0, help="time limit in seconds (default 10)")
+    # derive check -------------------------------------------------------------------------------
+    ck = sub.add_parser(
+        "check",
+        help="check a LaTeX answer against a problem's proved result",
+        description="Decide whether a LaTeX answer equals a problem's proved reference, soundly.",
+        epilog=_CHECK_EPILOG,
+        formatter_class=_formatter,
+    )
+    ck.add_argument("problem", metavar="PROBLEM", help="problem id (see 'derive problems')")
+    ck.add_argument(
+        "answer", nargs="?", metavar="ANSWER", help="the LaTeX answer, or - to read standard input"
+    )
+    ck.add_argument("--file", metavar="F", help="read the answer from file F (UTF-8 text)")
+    ck.add_argument(
+        "--json", action="store_true", help="print the result as one JSON object (for every verdict)"
+    )
+    ck.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=10.0,
+        metavar="S",
+        help="time limit of the check in seconds (default 10)",
+    )
+    ck.set_defaults(handler=_check)
 
-    sub.add_parser("problems", help="list the problems `derive check` knows")
+    # derive problems ----------------------------------------------------------------------------
+    pb = sub.add_parser(
+        "problems",
+        help="list the problems 'derive check' knows",
+        description="Print one line per problem 'derive check' knows: its id, then its title.",
+        formatter_class=_formatter,
+    )
+    pb.set_defaults(handler=_problems)
     return p
 
 
@@ -77,6 +181,7 @@ def _prove(args: argparse.Namespace) -> int:
     from derive.proof.render import render
 
     target = args.target
+    _check_output(args.output)  # before the work: an unusable -o fails fast
     if target != "batchnorm":
         for flag in ("affine", "unbiased"):
             if getattr(args, flag):
@@ -85,10 +190,13 @@ def _prove(args: argparse.Namespace) -> int:
             raise UsageError("--mode, --batch and --direction apply to batchnorm only")
     if target in ("batchnorm", "iaf-inverse") and args.steps is not None:
         raise UsageError(f"--steps does not apply to {target}")
-    for name in ("dim", "steps", "batch"):
-        value = getattr(args, name)
-        if value is not None and value < (0 if name == "steps" else 1):
-            raise UsageError(f"--{name} must be {'>= 0' if name == 'steps' else '>= 1'}, got {value}")
+    # One rule per option, with the same words as the derivations use.
+    if args.dim is not None and args.dim < 1:
+        raise UsageError(f"--dim must be a positive integer, got {args.dim}")
+    if args.steps is not None and args.steps < 0:
+        raise UsageError(f"--steps must be a non-negative integer, got {args.steps}")
+    if args.batch is not None and args.batch < 2:
+        raise UsageError(f"--batch must be an integer >= 2, got {args.batch}")
 
     if target in ("iaf", "iaf-stable"):
         from derive.derivations.iaf import iaf_concrete_proof, iaf_general_proof
@@ -122,45 +230,107 @@ def _prove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_output(output: str | None) -> None:
+    """Refuse an unusable ``-o`` target before the work, with a one-line reason."""
+    if output is None or output == "-":
+        return
+    if output == "":
+        raise UsageError("argument -o/--output: expected a file name")
+    path = Path(output)
+    if path.is_dir():
+        raise UsageError(f"cannot write {output}: is a directory")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {output}: no such directory {str(parent)!r}")
+
+
+def _umask_mode() -> int:
+    """The mode ``open()`` would give a new file: 0o666 less the process umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _emit(text: str, output: str | None) -> None:
-    """Write to stdout, or atomically to a file (a failure never leaves a half-written file)."""
-    if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    """Write to stdout (no ``-o``, or ``-o -``), or atomically to a file.
+
+    A failure never leaves a half-written file or a stray temporary one; the file gets the mode a
+    plain ``open()`` would give it (an existing file keeps its own).
+    """
+    text = text if text.endswith("\n") else text + "\n"
+    if output is None or output == "-":
+        sys.stdout.write(text)
         return
     path = Path(output)
-    if str(path) == os.devnull:
-        path.write_text(text)
-        return
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+        existing = path.stat()
+    except OSError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):  # /dev/null, a FIFO, a terminal
+        try:
+            with path.open("w") as fh:
+                fh.write(text)
+        except OSError as err:
+            raise UsageError(f"cannot write {output}: {err.strerror}") from None
+        return
+    mode = stat.S_IMODE(existing.st_mode) if existing is not None else _umask_mode()
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     except OSError as err:
         raise UsageError(f"cannot write {output}: {err.strerror}") from None
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write {output}: {err.strerror}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
-def _read_answer(args: argparse.Namespace) -> str:
+def _decode(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _read_answer(args: argparse.Namespace) -> str | None:
+    """The answer text, or ``None`` when it is not UTF-8 text (reported as a parse error)."""
     if args.file is not None and args.answer is not None:
         raise UsageError("give the answer as an argument or with --file, not both")
     if args.file is not None:
+        if args.file == "":
+            raise UsageError("argument --file: expected a file name")
         try:
-            return Path(args.file).read_text()
+            return _decode(Path(args.file).read_bytes())
         except OSError as err:
             raise UsageError(f"cannot read {args.file}: {err.strerror}") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"{args.file} is not UTF-8 text") from None
     if args.answer is None:
         raise UsageError("no answer: give it as an argument, with --file F, or - for standard input")
-    return sys.stdin.read() if args.answer == "-" else args.answer
+    if args.answer == "-":
+        buffer = getattr(sys.stdin, "buffer", None)
+        return _decode(buffer.read()) if buffer is not None else sys.stdin.read()
+    try:
+        args.answer.encode("utf-8")  # undecodable argv bytes arrive as lone surrogates
+    except UnicodeEncodeError:
+        return None
+    return str(args.answer)
 
 
 def _check(args: argparse.Namespace) -> int:
-    from derive.check import check_answer
+    from derive.check import CheckResult, check_answer
+    from derive.problems import get_problem
 
-    if not args.timeout > 0:
-        raise UsageError(f"--timeout must be positive, got {args.timeout}")
-    result = check_answer(args.problem, _read_answer(args), timeout=args.timeout)
+    get_problem(args.problem)  # an unknown id is a usage error, before reading any input
+    answer = _read_answer(args)
+    if answer is None:
+        result = CheckResult(args.problem, "parse-error", "not UTF-8 text")
+    else:
+        result = check_answer(args.problem, answer, timeout=args.timeout)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
     else:
@@ -168,7 +338,7 @@ def _check(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _problems() -> int:
+def _problems(args: argparse.Namespace) -> int:
     from derive.problems import PROBLEMS
 
     for problem in PROBLEMS:
@@ -184,7 +354,12 @@ def _answers_after_double_dash(argv: list[str]) -> list[str]:
 
     For ``check``, options go first, then the positionals together (argparse matches positionals
     in one chunk), and a token that starts with '-' but is not an option goes behind ``--`` as
-    the answer.
+    the answer. An option missing its value is passed on as it is, so argparse reports it.
+
+    >>> _answers_after_double_dash(["check", "p", r"-\frac12", "--json"])
+    ['check', '--json', 'p', '--', '-\\frac12']
+    >>> _answers_after_double_dash(["check", "p", "x", "--timeout"])
+    ['check', 'p', 'x', '--timeout']
     """
     if not argv or argv[0] != "check":
         return argv
@@ -192,10 +367,18 @@ def _answers_after_double_dash(argv: list[str]) -> list[str]:
     options: list[str] = []
     positionals: list[str] = []
     answers: list[str] = []
-    rest = iter(argv[1:])
-    for token in rest:
+    dangling: list[str] = []  # an option that ends the line without its value
+    tokens = argv[1:]
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
         if token in _CHECK_OPTIONS_WITH_VALUE:
-            options += [token, next(rest, "")]
+            if i < len(tokens):
+                options += [token, tokens[i]]
+                i += 1
+            else:
+                dangling.append(token)
         elif token == "--":
             continue
         elif token.split("=")[0] in known:
@@ -205,19 +388,23 @@ def _answers_after_double_dash(argv: list[str]) -> list[str]:
         else:
             positionals.append(token)
     # Options first, then the positionals contiguously (argparse matches them in one chunk).
-    return ["check", *options, *positionals, *(["--", *answers] if answers else [])]
+    return ["check", *options, *positionals, *dangling, *(["--", *answers] if answers else [])]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (never raises for expected errors)."""
     try:
         tokens = list(argv) if argv is not None else sys.argv[1:]
-        args = _build_parser().parse_args(_answers_after_double_dash(tokens))
-        if args.command == "prove":
-            return _prove(args)
-        if args.command == "check":
-            return _check(args)
-        return _problems()
+        try:
+            args = _build_parser().parse_args(_answers_after_double_dash(tokens))
+        except SystemExit as done:  # --help, --version
+            return done.code if isinstance(done.code, int) else 0
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except _ArgumentError as err:
+        sys.stderr.write(err.usage)
+        print(f"derive: error: {err.one_line()}", file=sys.stderr)
+        return err.exit_code
     except DeriveError as err:
         print(f"derive: error: {err.one_line()}", file=sys.stderr)
         return err.exit_code

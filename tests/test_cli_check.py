@@ -40,10 +40,15 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def assert_one_line_error(err: str) -> None:
-    assert err.startswith("derive: error: "), err
-    assert err.count("\n") == 1, err
+def assert_one_line_error(err: str) -> str:
+    """git/pip style: optionally the usage of ``derive check``, then ONE ``derive: error:`` line."""
+    lines = err.rstrip("\n").split("\n")
+    assert lines[-1].startswith("derive: error: "), err
+    assert err.count("derive: error:") == 1 and "error: derive" not in err, err
     assert "Traceback" not in err
+    if len(lines) > 1:
+        assert lines[0].startswith("usage: derive check"), err
+    return lines[-1]
 
 
 @pytest.mark.parametrize(
@@ -153,6 +158,79 @@ def test_bad_arguments(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
     assert code == 2
     assert out == ""
     assert_one_line_error(err)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(("check", "batchnorm-logdet", "--file"), id="file-last"),
+        pytest.param(("check", "--file"), id="file-alone"),
+        pytest.param(("check", "batchnorm-logdet", "--file", "--json"), id="file-then-json"),
+        pytest.param(("check", "batchnorm-logdet", "x", "--timeout"), id="timeout-last"),
+        pytest.param(("check", "batchnorm-logdet", "--timeout"), id="timeout-after-problem"),
+        pytest.param(("check", "batchnorm-logdet", "--timeout", "--", RIGHT_BN), id="timeout-then-dash"),
+    ],
+)
+def test_missing_option_value_reads_like_argparse(
+    capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    """Not ``cannot read : Is a directory`` or ``invalid float value: ''`` (the argv rewriting of old)."""
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    option = next(a for a in argv if a in ("--file", "--timeout"))
+    assert assert_one_line_error(err) == f"derive: error: argument {option}: expected one argument"
+
+
+def test_empty_file_name_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "check", "batchnorm-logdet", "--file=")
+    assert code == 2
+    assert "expected a file name" in assert_one_line_error(err)
+
+
+BINARY = b"\xff\xfe\x00-\\frac12\x80"
+
+
+@pytest.mark.parametrize("json_flag", [True, False], ids=["json", "text"])
+def test_binary_file_is_a_parse_error_reported_in_every_format(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, json_flag: bool
+) -> None:
+    answer = tmp_path / "answer.bin"
+    answer.write_bytes(BINARY)
+    argv = ("check", "batchnorm-logdet", "--file", str(answer), *(("--json",) if json_flag else ()))
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and err == ""
+    if json_flag:
+        data = json.loads(out)
+        assert set(data) == JSON_KEYS
+        assert (data["status"], data["message"], data["problem"]) == (
+            "parse-error",
+            "not UTF-8 text",
+            "batchnorm-logdet",
+        )
+    else:
+        assert out == "parse-error: not UTF-8 text\n"
+
+
+def test_binary_standard_input_is_a_parse_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(BINARY)))
+    code, out, _ = run(capsys, "check", "batchnorm-logdet", "-", "--json")
+    assert code == 2
+    assert json.loads(out)["message"] == "not UTF-8 text"
+
+
+def test_undecodable_argument_is_a_parse_error(capsys: pytest.CaptureFixture[str]) -> None:
+    answer = BINARY.decode("utf-8", "surrogateescape")  # how Python hands over non-UTF-8 argv bytes
+    code, out, _ = run(capsys, "check", "batchnorm-logdet", answer, "--json")
+    assert code == 2
+    assert json.loads(out)["status"] == "parse-error"
+
+
+def test_check_help_ends_with_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--help"]) == 0
+    tail = capsys.readouterr().out.rstrip().split("exit codes:")[-1]
+    assert [line.split()[0] for line in tail.strip().splitlines()] == ["0", "1", "2", "3"]
 
 
 def test_unknown_problem_names_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:
