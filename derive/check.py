@@ -31,8 +31,18 @@ from derive.errors import ParseError, ResourceLimitError
 from derive.latex import parse_expression
 from derive.problems import Problem, get_problem
 from derive.sandbox import run_limited
+from derive.steps import StepResult, StepsResult, check_steps
 
-__all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "CheckResult", "check_answer", "check_answer_unlimited"]
+__all__ = [
+    "DEFAULT_MEMORY_MB",
+    "DEFAULT_TIMEOUT",
+    "CheckResult",
+    "StepResult",
+    "StepsResult",
+    "check_answer",
+    "check_answer_unlimited",
+    "check_steps",
+]
 
 Status = Literal["equivalent", "not-equivalent", "parse-error", "undecided", "timeout"]
 

@@ -166,6 +166,39 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     ck.set_defaults(handler=_check)
 
+    # derive check-steps -------------------------------------------------------------------------
+    cs = sub.add_parser(
+        "check-steps",
+        help="check every step of a LaTeX derivation (which line is wrong, why, a counterexample)",
+        description=(
+            "Check each step E_(k-1) -> E_k of the derivation in FILE (.tex or .md display blocks) "
+            "for a problem: valid (proved), invalid (with a counterexample), undecided."
+        ),
+        epilog=(
+            "FILE may be - for standard input.\n\nexit codes:\n  0  every step valid\n"
+            "  1  some step invalid\n  2  parse error, unknown problem or bad arguments\n"
+            "  3  undecided (or a step hit its time limit)"
+        ),
+        formatter_class=_formatter,
+    )
+    cs.add_argument("problem", metavar="PROBLEM", help="problem id (see 'derive problems')")
+    cs.add_argument("file", metavar="FILE", help="the derivation (.tex or .md), or - for standard input")
+    cs.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    cs.add_argument(
+        "--format",
+        choices=("text", "latex"),
+        default="text",
+        help="text (default) or an annotated LaTeX document",
+    )
+    cs.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=10.0,
+        metavar="S",
+        help="time limit of each step in seconds (default 10)",
+    )
+    cs.set_defaults(handler=_check_steps)
+
     # derive problems ----------------------------------------------------------------------------
     pb = sub.add_parser(
         "problems",
@@ -335,6 +368,32 @@ def _check(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
     else:
         print(result.summary())
+    return result.exit_code
+
+
+def _check_steps(args: argparse.Namespace) -> int:
+    from derive.check import check_steps
+    from derive.problems import get_problem
+    from derive.steps import render_latex, render_text
+
+    get_problem(args.problem)  # an unknown id is a usage error, before reading any input
+    if args.file == "-":
+        buffer = getattr(sys.stdin, "buffer", None)
+        text = _decode(buffer.read()) if buffer is not None else sys.stdin.read()
+    else:
+        try:
+            text = _decode(Path(args.file).read_bytes())
+        except OSError as err:
+            raise UsageError(f"cannot read {args.file}: {err.strerror}") from None
+    if text is None:
+        raise UsageError(f"{args.file} is not UTF-8 text")
+    result = check_steps(args.problem, text, timeout=args.timeout)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
+    elif args.format == "latex":
+        print(render_latex(result), end="")
+    else:
+        print(render_text(result))
     return result.exit_code
 
 

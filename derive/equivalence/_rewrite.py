@@ -61,29 +61,41 @@ def exact_numbers(expr: sp.Expr) -> sp.Expr:
 
 
 def apply_definitions(expr: sp.Expr, definitions: Mapping[sp.Expr, sp.Expr]) -> sp.Expr:
-    r"""Substitute definitions; an ``Indexed`` key with distinct symbol indices is a pattern.
+    r"""Substitute definitions; an ``Indexed`` key with symbol indices is a pattern.
 
-    >>> from derive.symbols import z, mu, sigma, t, i
+    Symbol indices of a key are pattern variables (whatever index letter the expression uses),
+    other indices must match literally: ``z[0, i]`` rewrites ``z[0, j]`` and ``z[0, 2]``, never
+    ``z[1, j]``.
+
+    >>> from derive.symbols import z, mu, sigma, epsilon, t, i
     >>> apply_definitions(z[2, 1], {z[t, i]: mu[t, i] + sigma[t, i]})
     mu[2, 1] + sigma[2, 1]
+    >>> import sympy as sp
+    >>> j = sp.Symbol("j", integer=True)
+    >>> apply_definitions(z[0, j] + z[1, j], {z[0, i]: sigma[0, i] * epsilon[i]})
+    epsilon[j]*sigma[0, j] + z[1, j]
     """
     plain: dict[sp.Expr, sp.Expr] = {}
     for key, value in definitions.items():
         idx = key.indices if isinstance(key, sp.Indexed) else ()
-        is_pattern = bool(idx) and all(isinstance(x, sp.Symbol) for x in idx) and len(set(idx)) == len(idx)
+        variables = [x for x in idx if isinstance(x, sp.Symbol)]
+        is_pattern = bool(variables) and len(set(variables)) == len(variables)
         if not is_pattern:
             plain[key] = value
             continue
 
-        def rule(e: sp.Basic, key: sp.Indexed = key, value: sp.Expr = value) -> sp.Expr:
-            return value.xreplace(dict(zip(key.indices, e.indices, strict=True)))
+        def matches(e: sp.Basic, key: sp.Indexed = key) -> bool:
+            if not (isinstance(e, sp.Indexed) and e.base == key.base and len(e.indices) == len(key.indices)):
+                return False
+            return all(
+                isinstance(k, sp.Symbol) or k == x for k, x in zip(key.indices, e.indices, strict=True)
+            )
 
-        expr = expr.replace(
-            lambda e, key=key: (
-                isinstance(e, sp.Indexed) and e.base == key.base and len(e.indices) == len(key.indices)
-            ),
-            rule,
-        )
+        def rule(e: sp.Basic, key: sp.Indexed = key, value: sp.Expr = value) -> sp.Expr:
+            pairs = zip(key.indices, e.indices, strict=True)
+            return value.xreplace({k: x for k, x in pairs if isinstance(k, sp.Symbol)})
+
+        expr = expr.replace(matches, rule)
     return expr.xreplace(plain) if plain else expr
 
 

@@ -32,3 +32,5 @@ class Problem:
     target: sp.Expr
     target_latex: str
     definitions_text: Mapping[str, str] = field(default_factory=dict)
+    #: Caveats the step checker reports with every derivation for this problem.
+    notes: tuple[str, ...] = ()

@@ -41,4 +41,9 @@ PROBLEM = Problem(
         r"\epsilon": "the stability constant, epsilon > 0",
         "D": "number of features, D >= 1",
     },
+    notes=(
+        r"eval mode: \tilde\mu and \tilde\sigma are the running statistics, constants with respect "
+        r"to x; with batch statistics (train mode) \tilde\mu and \tilde\sigma depend on x and "
+        r"the log-det gains a term (see `derive prove batchnorm --mode train`)",
+    ),
 )
