@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from functools import cache
 
 import sympy as sp
@@ -60,14 +61,36 @@ def iaf_step_logdet(direction: str = "forward") -> sp.Expr:
     raise UsageError(f"direction must be 'forward' or 'inverse', got {direction!r}")
 
 
+#: Old direction words of :func:`batchnorm_logdet`, still accepted with a DeprecationWarning.
+_OLD_BATCHNORM_DIRECTIONS = {"normalize": "normalizing", "unnormalize": "generative"}
+
+
+def batchnorm_logdet(affine: bool = False, direction: str = "normalizing") -> sp.Expr:
+    r"""Eval mode: :math:`-\tfrac12\sum_i\log(\tilde\sigma_i^2+\epsilon)\ (+\sum_i\log|\gamma_i|)`.
+
+    ``direction`` uses the CLI's words: ``"normalizing"`` (:math:`x \to y`) or ``"generative"``
+    (:math:`y \to x`, the sign flips). The old words ``"normalize"``/``"unnormalize"`` still work
+    and raise a :class:`DeprecationWarning`.
+
+    >>> batchnorm_logdet(direction="generative") == -batchnorm_logdet()
+    True
+    """
+    if direction in _OLD_BATCHNORM_DIRECTIONS:
+        new = _OLD_BATCHNORM_DIRECTIONS[direction]
+        warnings.warn(
+            f"batchnorm_logdet(direction={direction!r}) is deprecated; use direction={new!r}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        direction = new
+    if direction not in ("normalizing", "generative"):
+        raise UsageError(f"direction must be 'normalizing' or 'generative', got {direction!r}")
+    return _batchnorm_logdet(affine, direction)
+
+
 @cache
-def batchnorm_logdet(affine: bool = False, direction: str = "normalize") -> sp.Expr:
-    r"""Eval mode: :math:`-\tfrac12\sum_i\log(\tilde\sigma_i^2+\epsilon)\ (+\sum_i\log|\gamma_i|)`; ``"unnormalize"`` flips the sign."""
-    if direction not in ("normalize", "unnormalize"):
-        raise UsageError(f"direction must be 'normalize' or 'unnormalize', got {direction!r}")
-    return batchnorm_eval_proof(
-        None, affine, "normalizing" if direction == "normalize" else "generative"
-    ).result
+def _batchnorm_logdet(affine: bool, direction: str) -> sp.Expr:
+    return batchnorm_eval_proof(None, affine, direction).result
 
 
 @cache
