@@ -174,6 +174,12 @@ def _fd_jacobian(forward_fn: Callable[..., Any], x: np.ndarray, kw: dict[str, An
     return np.stack(cols, axis=-1)
 
 
+def _check_dim(dim: Any, where: str) -> None:
+    """``dim`` must be a positive integer: refuse it here, not as a torch shape error later."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ValueError(f"{where}: dim must be a positive integer (the layer's D), got {dim!r}")
+
+
 def assert_logdet_matches(
     forward_fn: Callable[..., Any],
     logdet_fn: Callable[..., Any],
@@ -217,6 +223,7 @@ def assert_logdet_matches(
     >>> assert_logdet_matches(torch.tanh, lambda x: torch.log1p(-torch.tanh(x) ** 2).sum(-1),
     ...                       dim=2, batch_shape=(4,), domain=(-3.0, 3.0), max_examples=5)
     """
+    _check_dim(dim, "assert_logdet_matches")
     if backend not in ("torch", "numpy"):
         raise UsageError(f"backend must be 'torch' or 'numpy', got {backend!r}")
     if jacobian_fn is not None and backend != "numpy":
@@ -282,6 +289,7 @@ def assert_inverse_roundtrip(
     >>> import torch
     >>> assert_inverse_roundtrip(torch.sinh, torch.asinh, dim=2, max_examples=5)
     """
+    _check_dim(dim, "assert_inverse_roundtrip")
     if backend not in ("torch", "numpy"):
         raise UsageError(f"backend must be 'torch' or 'numpy', got {backend!r}")
 

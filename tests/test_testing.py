@@ -297,6 +297,16 @@ def test_usage_errors(kwargs) -> None:
         assert_logdet_matches(torch.sinh, lambda x: x.sum(-1), dim=2, **kwargs, max_examples=FAST)
 
 
+@pytest.mark.parametrize("dim", [0, -1, 2.0, True, None], ids=["zero", "negative", "float", "bool", "none"])
+@pytest.mark.parametrize(
+    "check", [assert_logdet_matches, assert_inverse_roundtrip], ids=["logdet", "roundtrip"]
+)
+def test_bad_dim_is_a_clear_value_error(check, dim) -> None:
+    """Not a torch RuntimeError from deep inside jacrev (what ``dim=0`` gave before)."""
+    with pytest.raises(ValueError, match=r"dim must be a positive integer .* got"):
+        check(torch.sinh, lambda x: x.sum(-1), dim=dim, max_examples=FAST)
+
+
 def test_non_square_map_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="R\\^2 to R\\^2"):
         assert_logdet_matches(lambda x: torch.cat([x, x]), lambda x: x.sum(-1), dim=2, max_examples=FAST)
