@@ -199,6 +199,53 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     cs.set_defaults(handler=_check_steps)
 
+    # derive grade -------------------------------------------------------------------------------
+    gr = sub.add_parser(
+        "grade",
+        help="grade a whole class: sandboxed, resumable, with platform grade files and an HTML report",
+        description=(
+            "Check every submission in INPUT (a directory of .tex/.md/.txt files, an id,answer CSV, "
+            "or a PrairieLearn/Moodle/Canvas export) and append one JSON line per submission to "
+            "REPORT; re-running skips what is already graded with the same sha256."
+        ),
+        epilog=(
+            "exit codes:\n  0  every submission is in the report\n"
+            "  2  bad input or arguments\n  130  interrupted (re-run the same command to resume)"
+        ),
+        formatter_class=_formatter,
+    )
+    gr.add_argument("problem", metavar="PROBLEM", help="problem id (see 'derive problems')")
+    gr.add_argument("input", metavar="INPUT", help="directory or CSV file of submissions")
+    gr.add_argument(
+        "--out", required=True, metavar="REPORT.jsonl", help="the report (appended to; resumable)"
+    )
+    gr.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    gr.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=10.0,
+        metavar="S",
+        help="time limit per submission (default 10)",
+    )
+    gr.add_argument(
+        "--memory", type=int, default=2048, metavar="MB", help="memory limit per submission (default 2048)"
+    )
+    gr.add_argument("--steps", action="store_true", help="submissions are derivations: check every step")
+    gr.add_argument(
+        "--rubric", metavar="FILE", help="TOML rubric for the scores (default: see derive.grade._rubric)"
+    )
+    gr.add_argument(
+        "--format",
+        choices=("dir", "csv", "prairielearn", "moodle", "canvas"),
+        help="input format (default: detected from the header)",
+    )
+    gr.add_argument("--html", metavar="REPORT.html", help="also write a self-contained HTML report")
+    gr.add_argument("--csv", metavar="GRADES.csv", help="also write the grades file the platform imports")
+    gr.add_argument(
+        "--assignment", default="", metavar="NAME", help="canvas: the gradebook column, e.g. 'PS2 (123)'"
+    )
+    gr.set_defaults(handler=_grade)
+
     # derive problems ----------------------------------------------------------------------------
     pb = sub.add_parser(
         "problems",
@@ -395,6 +442,35 @@ def _check_steps(args: argparse.Namespace) -> int:
     else:
         print(render_text(result))
     return result.exit_code
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from derive.grade import Rubric, grade
+    from derive.problems import get_problem
+
+    get_problem(args.problem)
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be a positive integer, got {args.jobs}")
+    if args.memory < 64:
+        raise UsageError(f"--memory must be at least 64 (MB), got {args.memory}")
+    rubric = Rubric.load(args.rubric) if args.rubric else None
+    run = grade(
+        args.problem,
+        args.input,
+        args.out,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        memory_mb=args.memory,
+        steps=args.steps,
+        rubric=rubric,
+        fmt=args.format,
+        html=args.html,
+        csv=args.csv,
+        assignment=args.assignment,
+    )
+    for line in run.summary():
+        print(line, file=sys.stderr)
+    return 0
 
 
 def _problems(args: argparse.Namespace) -> int:
