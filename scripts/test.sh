@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Install what the tests need and run them all (the README's test command; .ci/run calls it).
 #   - pdflatex (Debian texlive) where apt is available, so the standalone-LaTeX test really compiles;
-#   - the package with its [test] extra (torch pinned to the CPU build 2.13.0);
-#   - ruff, mypy, then pytest (unit tests, property tests and doctests).
+#   - the package with its [test] and [docs] extras (torch pinned to the CPU build 2.13.0; mkdocs,
+#     nbclient + ipykernel for the docs site and the example notebook);
+#   - ruff, mypy, then pytest: unit tests, property tests, doctests, the docs site built with
+#     `mkdocs build --strict` and docs/examples/derive.ipynb executed (tests/test_docs.py); the ten
+#     slowest tests are printed at the end (--durations=10 in pyproject's addopts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +17,7 @@ if ! command -v pdflatex >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
 fi
 
 PY="${PYTHON:-python3}"
-"$PY" -m pip install --quiet --disable-pip-version-check -e ".[test]"
+"$PY" -m pip install --quiet --disable-pip-version-check -e ".[test,docs]"
 
 echo "== ruff"
 "$PY" -m ruff check derive tests scripts
