@@ -61,6 +61,7 @@ class Builder:
         self.text = text
         self.warnings: list[str] = []
         self.bound: dict[str, sympy.Symbol] = {}
+        self.sums: list[tuple[sympy.Symbol, sympy.Expr]] = []  # enclosing sums: (variable, upper bound)
 
     # -- helpers ---------------------------------------------------------------------------
     def error(self, message: str, node: A.Node, kind: type[ParseError] = ParseError) -> ParseError:
@@ -84,6 +85,24 @@ class Builder:
         # exp(k*log(x)) would evaluate to x**k: keep it unevaluated so no huge power is computed.
         return sympy.exp(arg, evaluate=not arg.has(sympy.log))
 
+    def component(self, name: str, node: A.Node) -> sympy.Symbol | None:
+        r"""Inside :math:`\sum_{i=1}^{D}`, the variable ``i`` a vector symbol stands for (lenient reading).
+
+        ``\mathbf{z}_0`` inside a sum over the dimension index means :math:`z_{0,i}` (students write
+        it so); the innermost enclosing sum whose upper bound is the dimension supplies the index.
+        """
+        dimension = self.notation.index_ranges.get("i")
+        if dimension is None:
+            return None
+        for var, upper in reversed(self.sums):
+            if upper == dimension[2]:
+                spelled = " ".join(self.text[node.pos : node.end].split()) or name
+                self.warn(
+                    f"the vector '{spelled}' was read as its component {name}_{{..,{var}}} inside the sum over {var}"
+                )
+                return var
+        return None
+
     def _declared(self, name: str) -> bool:
         notation = self.notation
         return any(
@@ -100,6 +119,9 @@ class Builder:
         if name in self.notation.index_ranges:
             return self.notation.index_ranges[name][0]
         if name in self.notation.indexed:
+            component = self.component(name, node) if self.notation.arity.get(name) == 1 else None
+            if component is not None:
+                return self.notation.indexed[name][component]
             raise self.error(self._arity_message(name, 0), node)
         if name == "e":
             return sympy.E
@@ -124,6 +146,10 @@ class Builder:
         indices = [self.build(index) for index in node.sub]
         if name in self.notation.indexed:
             want = self.notation.arity.get(name)
+            if want is not None and want == len(indices) + 1:
+                component = self.component(name, node)
+                if component is not None:
+                    indices.append(component)
             if want is not None and want != len(indices):
                 raise self.error(self._arity_message(name, len(indices)), node)
             return self.notation.indexed[name][tuple(indices)]
@@ -242,9 +268,11 @@ class Builder:
             )
         saved = self.bound.get(name)
         self.bound[name] = var
+        self.sums.append((var, upper))
         try:
             body = self.build(node.body)
         finally:
+            self.sums.pop()
             if saved is None:
                 del self.bound[name]
             else:

@@ -59,7 +59,21 @@ BUILTIN_ALIASES = {
 FUNCTIONS = ("log", "exp", "det", "sin", "cos", "tan", "sinh", "cosh", "tanh")
 BIG_OPERATORS = ("sum", "prod")
 MULTIPLY = ("cdot", "times", "ast")
-FONTS = ("mathbf", "boldsymbol", "bm", "mathrm", "mathit", "mathsf", "mathcal", "mathbb", "vec", "mathnormal")
+FONTS = (
+    "mathbf",
+    "boldsymbol",
+    "bm",
+    "mathrm",
+    "mathit",
+    "mathsf",
+    "mathcal",
+    "mathbb",
+    "vec",
+    "mathnormal",
+    "operatorname",
+)
+#: Upright fonts: ``\mathrm{log}`` / ``\operatorname{ln}`` name a function, never a product of letters.
+UPRIGHT = ("mathrm", "operatorname", "mathsf")
 ACCENTS = ("tilde", "hat", "bar")
 SIZES = (
     *(f"{size}{side}" for size in ("big", "Big", "bigg", "Bigg") for side in ("", "l", "r", "m")),
@@ -67,7 +81,11 @@ SIZES = (
     "right",
     "middle",
 )
-IGNORED = _words("quad qquad dots ldots cdots displaystyle textstyle scriptstyle limits nolimits")
+IGNORED = _words(
+    "quad qquad dots ldots cdots displaystyle textstyle scriptstyle limits nolimits nonumber notag"
+)
+#: Commands whose braced argument is dropped with them (equation labels).
+LABELS = ("tag", "label")
 RELATIONS = _words(
     "approx le leq leqslant ge geq geqslant lt gt ne neq sim simeq cong propto equiv ll gg to "
     "mapsto rightarrow Rightarrow implies iff Leftrightarrow"
@@ -146,37 +164,77 @@ def _is_row_break(tok: Token) -> bool:
 
 def _clean_annotation(source: str) -> str:
     source = re.sub(r"\\(?:text\w*|mbox)\s*\{([^{}]*)\}", r"\1", source)
-    source = re.sub(r"\\(?:quad|qquad|dots|ldots|cdots)(?![a-zA-Z])|\\[,;:! ]|~", " ", source)
+    source = re.sub(r"\\(?:quad|qquad|dots|ldots|cdots)(?![a-zA-Z])|\\[,;:! ]|~|&", " ", source)
     return " ".join(source.split())
 
 
 def split_rows(tokens: list[Token], text: str) -> list[Row]:
-    r"""Drop math delimiters and ``&``, cut rows at ``\\``, split off each row's annotation."""
+    r"""Drop math delimiters and ``&``, cut rows at ``\\``, split off each row's annotation.
+
+    A row's annotation (its stated reason) starts at its first top-level ``\quad``, ``\qquad``,
+    ``\text{}``, ``&&`` or ``\dots\text{}``. Equation labels (``\tag{}``, ``\label{}``) are
+    dropped. An ``&`` inside braces, ``\left...\right`` or parentheses opened on its row, and a
+    ``\begin`` without its ``\end`` (or the reverse), are errors with the column.
+
+    >>> text = r"a &= b && by (2) \\ &= c \tag{3}"
+    >>> [row.annotation for row in split_rows(raw_tokens(text), text)]
+    ['by (2)', '']
+    """
     rows: list[Row] = []
     current: list[Token] = []
     annotation_at: int | None = None
     depth = 0  # braces
     delimited = 0  # \left ... \right pairs
+    parens = 0  # ( and [ opened on this row
+    environments: list[tuple[str, int]] = []
+    skip_group = 0  # inside the braced argument of \tag / \label
 
     def close_row(end: int) -> None:
-        nonlocal current, annotation_at
+        nonlocal current, annotation_at, parens
         note = _clean_annotation(text[annotation_at:end]) if annotation_at is not None else ""
         if current:
             rows.append(Row(tuple(current), note, current[0].start_pos or 0))
-        current, annotation_at = [], None
+        current, annotation_at, parens = [], None, 0
 
-    for tok in tokens:
+    for k, tok in enumerate(tokens):
         value, start = str(tok.value), tok.start_pos or 0
+        nxt = tokens[k + 1] if k + 1 < len(tokens) else None
+        if skip_group:
+            skip_group += (value == "{") - (value == "}")
+            if value == "}" and skip_group == 1:
+                skip_group = 0
+            continue
+        if tok.type == "RAW_CMD" and value[1:] in LABELS:
+            if nxt is not None and str(nxt.value) == "{":
+                skip_group = 1
+                tokens[k + 1] = Token.new_borrow_pos("RAW_CHAR", " ", nxt)  # consumed here
+            continue
         if tok.type in ("RAW_BEGIN", "RAW_END"):
             env = value[value.index("{") + 1 : -1]
             if env not in ENVIRONMENTS:
                 raise _error(f"unsupported environment '{env}'", text, start)
+            if tok.type == "RAW_BEGIN":
+                environments.append((env, start))
+            elif not environments:
+                raise _error(f"\\end{{{env}}} without a \\begin{{{env}}}", text, start)
+            else:
+                opened, at = environments.pop()
+                if opened != env:
+                    raise _error(f"\\begin{{{opened}}} is closed by \\end{{{env}}}", text, at)
             close_row(start)
             continue
-        if value == "&" and (depth > 0 or delimited > 0):
-            raise _error(
-                "'&' (an alignment point) cannot stand inside a group or a \\left...\\right pair", text, start
-            )
+        if value == "&" and annotation_at is None:
+            if depth > 0 or delimited > 0:
+                raise _error(
+                    "'&' (an alignment point) cannot stand inside a group or a \\left...\\right pair",
+                    text,
+                    start,
+                )
+            if parens > 0:
+                raise _error("'&' (an alignment point) cannot stand inside parentheses", text, start)
+            if nxt is not None and str(nxt.value) == "&" and current:
+                annotation_at = start
+                continue
         if tok.type == "RAW_DOLLARS" or value in ("$", "&", r"\[", r"\]", r"\(", r"\)"):
             if value != "&":
                 close_row(start)
@@ -186,14 +244,23 @@ def split_rows(tokens: list[Token], text: str) -> list[Row]:
             continue
         if annotation_at is not None:
             continue
-        if depth == 0 and (value in ANNOTATION_STARTS or tok.type == "RAW_TEXT") and current:
+        starts_note = value in ANNOTATION_STARTS or tok.type == "RAW_TEXT"
+        starts_note = starts_note or (
+            value in (r"\dots", r"\ldots", r"\cdots") and nxt is not None and nxt.type == "RAW_TEXT"
+        )
+        if depth == 0 and starts_note and current:
             annotation_at = start
             continue
         depth += value == "{"
         depth -= value == "}" and depth > 0
         delimited += value == r"\left"
         delimited -= value == r"\right" and delimited > 0
+        parens += value in ("(", "[")
+        parens -= value in (")", "]") and parens > 0
         current.append(tok)
+    if environments:
+        env, at = environments[-1]
+        raise _error(f"\\begin{{{env}}} has no \\end{{{env}}}", text, at)
     close_row(len(text))
     return rows
 
@@ -308,6 +375,20 @@ def _first_pass(tokens: tuple[Token, ...], text: str) -> list[Token]:
     return out
 
 
+def _upright_word(tokens: list[Token], k: int) -> tuple[str, int] | None:
+    r"""``\mathrm{log}``: the letters of a braced group of two or more single letters, and the index after it."""
+    if k + 1 >= len(tokens) or tokens[k + 1].type != "LBRACE":
+        return None
+    letters: list[str] = []
+    j = k + 2
+    while j < len(tokens) and tokens[j].type == "NAME" and len(str(tokens[j].value)) == 1:
+        letters.append(str(tokens[j].value))
+        j += 1
+    if len(letters) < 2 or j >= len(tokens) or tokens[j].type != "RBRACE":
+        return None
+    return "".join(letters), j + 1
+
+
 def _fold_modifiers(tokens: list[Token], text: str) -> list[Token]:
     r"""``\mathbf{z}`` -> ``z``, ``\tilde\sigma`` / ``\tilde{\sigma}`` -> NAME ``\tilde{\sigma}``."""
     out: list[Token] = []
@@ -317,6 +398,19 @@ def _fold_modifiers(tokens: list[Token], text: str) -> list[Token]:
         if tok.type != "MODIFIER":
             out.append(tok)
             k += 1
+            continue
+        word = _upright_word(tokens, k) if tok.value in UPRIGHT else None
+        if word is not None:
+            name, k = word
+            canon = BUILTIN_ALIASES.get(name, name)
+            if canon not in FUNCTIONS:
+                raise _error(
+                    f"unknown function '\\{tok.value}{{{name}}}' (a multi-letter upright name must be a "
+                    f"known function: {', '.join(FUNCTIONS)})",
+                    text,
+                    tok.start_pos or 0,
+                )
+            out.append(_retype(tok, "FUNC", "\\" + canon))
             continue
         nxt = tokens[k + 1 : k + 4]
         if len(nxt) >= 3 and nxt[0].type == "LBRACE" and nxt[2].type == "RBRACE" and nxt[1].type == "NAME":

@@ -43,6 +43,9 @@ PROBLEM = Problem(
             NamedQuantity(r"\log q(\mathbf{z}_0|\mathbf{x})", _base_density()),
             NamedQuantity(rf"\log\det\left|{_STEP}\right|", iaf_step_logdet("forward"), ("t",)),
             NamedQuantity(rf"\log\left|\det{_STEP}\right|", iaf_step_logdet("forward"), ("t",)),
+            # The problem set's own shorthand: "we use sigma_{t,i} = sigma_i(z_t)".
+            NamedQuantity(r"\sigma_i(\mathbf{z}_t)", sigma[t, i], ("i", "t")),
+            NamedQuantity(r"\mu_i(\mathbf{z}_t)", mu[t, i], ("i", "t")),
         ),
         arity={r"\sigma": 2, r"\mu": 2, "z": 2, r"\epsilon": 1},
     ),

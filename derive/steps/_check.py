@@ -33,6 +33,7 @@ from derive.errors import DeriveError, ParseError, ResourceLimitError
 from derive.problems import Problem, get_problem
 from derive.sandbox import run_limited
 from derive.steps._read import Chain, Member, read_chains
+from derive.steps._latex import latex
 from derive.steps._recheck import recheck, value_atoms
 from derive.steps._slips import Slip, catalogue
 from derive.steps._types import StepResult, StepsResult
@@ -74,7 +75,8 @@ def _domain(problem: Problem, *exprs: sp.Expr) -> Domain:
 
 def _step_index(problem: Problem) -> tuple[sp.Symbol, sp.Symbol] | None:
     big = [s.symbol for s in problem.domain.sizes if s.symbol.name == "T"]
-    return (sp.Symbol("t", integer=True), big[0]) if big else None
+    steps = problem.notation.index_ranges.get("t")
+    return (steps[0], big[0]) if big and steps is not None else None
 
 
 def _pretty_difference(diff: sp.Expr) -> sp.Expr:
@@ -102,7 +104,11 @@ def _pretty_difference(diff: sp.Expr) -> sp.Expr:
             symbol = sp.Symbol(name, integer=True)
             mapping[canonical_dummy(position)] = symbol
             limits.append((symbol, lo, hi))
-        total += sp.Sum(summand.xreplace(mapping), *reversed(limits))
+        coeff, rest = sp.expand(summand.xreplace(mapping)).as_coeff_Mul()
+        nested = rest
+        for limit in limits:
+            nested = sp.Sum(nested, limit)
+        total += coeff * nested
     return total
 
 
@@ -131,6 +137,8 @@ def _name_slip(
         return None
     proofs = 0
     for rule in rules:
+        if rule.name == "inverse-logdet" and "\\det" not in texts:
+            continue  # only where a line uses the named log-det
         for count, (candidate, detail) in enumerate(rule.candidates(b0, a0)):
             if count >= 40:
                 break
@@ -139,10 +147,7 @@ def _name_slip(
                 continue
             proofs += 1
             if decide(a0, candidate, domain, accept_concrete=False).status == "equivalent":
-                name = rule.name
-                if name == "sign-flip" and r"\det" in texts:
-                    continue  # a flipped log-det term is the inverse-logdet rule's, tried first
-                return name, detail
+                return rule.name, detail
             if proofs >= MAX_SLIP_PROOFS:
                 return None
     return None
@@ -169,7 +174,8 @@ def decide_step(problem_id: str, before: sp.Expr, after: sp.Expr, texts: str = "
         return out
     cex = dict(verdict.counterexample or {})
     minimums = {s.symbol: s.minimum for s in domain.sizes}
-    refused = recheck(b, a, cex, domain.definitions, minimums, _step_index(problem))
+    completed: dict[str, str] = {}
+    refused = recheck(b, a, cex, domain.definitions, minimums, _step_index(problem), completed)
     if refused is not None:
         out.update(
             status="undecided",
@@ -179,11 +185,13 @@ def decide_step(problem_id: str, before: sp.Expr, after: sp.Expr, texts: str = "
     for key in ("answer", "reference"):
         cex.pop(key, None)
     found = verdict.counterexample or {}
+    for key, value in completed.items():
+        cex.setdefault(key, value)
     cex["this line"], cex["previous line"] = found.get("answer"), found.get("reference")
     difference = _pretty_difference(
         prepare(a, dict(domain.definitions)) - prepare(b, dict(domain.definitions))
     )
-    out.update(status="invalid", counterexample=cex, difference=sp.latex(difference))
+    out.update(status="invalid", counterexample=cex, difference=latex(difference))
     forward = _forward(problem)
     t, big_t = _step_index(problem) or (sp.Symbol("t", integer=True), sp.Symbol("T"))
     size = problem.domain.sizes[0].symbol
@@ -192,7 +200,7 @@ def decide_step(problem_id: str, before: sp.Expr, after: sp.Expr, texts: str = "
         out["slip"], detail = slip
         out["message"] = f"this line does not follow: {detail}"
     else:
-        out["message"] = f"this line does not follow: it adds ${sp.latex(difference)}$"
+        out["message"] = f"this line does not follow: it adds ${latex(difference)}$"
     return out
 
 

@@ -28,7 +28,7 @@ import sympy as sp
 
 from derive.equivalence._rewrite import apply_definitions
 
-__all__ = ["recheck", "value_atoms"]
+__all__ = ["defined_values", "recheck", "value_atoms"]
 
 DIGITS = 60
 _TOLERANCE = sp.Rational(1, 10**40)
@@ -61,12 +61,17 @@ def recheck(
     definitions: Mapping[sp.Expr, sp.Expr],
     minimums: Mapping[sp.Symbol, int],
     step_index: tuple[sp.Symbol, sp.Symbol] | None = None,
+    completed: dict[str, str] | None = None,
 ) -> str | None:
     r"""``None`` if ``before != after`` at ``point`` (a confirmed counterexample), else why it is refused.
+
+    ``completed`` (if given) receives the values the point leaves implicit: atoms the engine's
+    form cancelled (set to 1 and checked) and atoms computed from their definitions.
 
     ``minimums`` gives each size symbol its least value; ``step_index`` ``(t, T)`` asks for
     ``1 <= t <= T`` when both appear in the point.
     """
+    completed = {} if completed is None else completed
     sizes: dict[sp.Symbol, int] = {}
     for symbol, low in minimums.items():
         if str(symbol) in point:
@@ -82,17 +87,17 @@ def recheck(
         b, a = _concrete(before, sizes), _concrete(after, sizes)
     except Exception as exc:  # SymPy could not write the sums out: refuse rather than guess
         return f"could not write the sums out ({type(exc).__name__})"
-    atoms = value_atoms(b, a) - set(sizes)
+    for atom in value_atoms(b, a) - set(sizes):
+        if _is_defined(atom, definitions) and _key(atom) in point:
+            return f"the point assigns {_key(atom)} independently of its definition"
+    b, a = apply_definitions(b, definitions).doit(), apply_definitions(a, definitions).doit()
     values: dict[sp.Basic, sp.Expr] = {}
-    for atom in atoms:
+    for atom in value_atoms(b, a) - set(sizes):
         key = _key(atom)
-        defined = _is_defined(atom, definitions)
-        if defined and key in point:
-            return f"the point assigns {key} independently of its definition"
-        if defined:
+        if key not in point:  # cancelled in the engine's form: any value will do, and is checked below
+            values[atom] = sp.Integer(1)
+            completed[key] = "1"
             continue
-        if key not in point:
-            return f"the point gives no value for {key}"
         value = sp.Rational(str(point[key]))
         if atom.is_positive and not value > 0:
             return f"{key} = {value} violates {key} > 0"
@@ -100,13 +105,9 @@ def recheck(
             return f"{key} = 0 violates {key} != 0"
         values[atom] = value
     try:
-        sides = []
-        for side in (b, a):
-            concrete = apply_definitions(side, definitions).doit()
-            sides.append(concrete.xreplace(values).evalf(DIGITS))
+        vb, va = (side.xreplace(values).evalf(DIGITS) for side in (b, a))
     except Exception as exc:
         return f"could not evaluate the point ({type(exc).__name__})"
-    vb, va = sides
     if not (vb.is_number and va.is_number):
         return "the point leaves a symbol without a value"
     if vb.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or not vb.is_real:
@@ -114,4 +115,26 @@ def recheck(
     scale = max(1, abs(vb))
     if va.is_real and abs(va - vb) <= _TOLERANCE * scale:
         return "the two sides agree at the reported point"
+    for key, value in defined_values(definitions, sizes, values).items():
+        completed.setdefault(key, value)
     return None
+
+
+def defined_values(
+    definitions: Mapping[sp.Expr, sp.Expr], sizes: Mapping[sp.Symbol, int], values: Mapping[sp.Basic, sp.Expr]
+) -> dict[str, str]:
+    r"""The values the definitions give at the point (e.g. ``z[0,1]`` from :math:`\mu, \sigma, \epsilon`)."""
+    out: dict[str, str] = {}
+    dimension = max(sizes.values(), default=0)
+    for key, value in definitions.items():
+        if not isinstance(key, sp.Indexed):
+            continue
+        variables = [x for x in key.indices if isinstance(x, sp.Symbol)]
+        if len(variables) != 1:
+            continue
+        for k in range(1, dimension + 1):
+            instance = value.xreplace({variables[0]: sp.Integer(k)})
+            if value_atoms(instance) <= set(values):
+                name = _key(key.xreplace({variables[0]: sp.Integer(k)}))
+                out[name] = str(sp.N(instance.xreplace(values), 30))
+    return out

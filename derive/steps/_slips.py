@@ -10,6 +10,8 @@ at the counterexample; otherwise no name is given. The registry :data:`SLIPS` is
 adding a rule is one class and one entry.
 
 >>> import sympy as sp
+
+from derive.steps._latex import latex
 >>> from derive.symbols import D, i, sigma
 >>> s = sp.Sum(sp.log(sigma[0, i]), (i, 1, D))
 >>> [str(c) for c, _ in SignFlip().candidates(1 + s, 1 - s)][:2]
@@ -22,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sympy as sp
+
+from derive.steps._latex import latex
 
 __all__ = [
     "SLIPS",
@@ -78,7 +82,7 @@ class SignFlip(Slip):
 
     def candidates(self, before: sp.Expr, after: sp.Expr) -> Iterator[Candidate]:
         for term in additive_terms(before):
-            yield before - 2 * term, f"the sign of ${sp.latex(term)}$ was flipped"
+            yield before - 2 * term, f"the sign of ${latex(term)}$ was flipped"
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ class InverseLogDet(Slip):
                 yield (
                     before + 2 * sign * value,
                     (
-                        f"${sp.latex(sign * value)}$ (the forward log-det) became its negative "
+                        f"${latex(sign * value)}$ (the forward log-det) became its negative "
                         "(the inverse step's log-det)"
                     ),
                 )
@@ -142,7 +146,7 @@ class Factor(Slip):
 
     def candidates(self, before: sp.Expr, after: sp.Expr) -> Iterator[Candidate]:
         for term in additive_terms(before):
-            yield before + (self.factor - 1) * term, f"${sp.latex(term)}$ {self.what}"
+            yield before + (self.factor - 1) * term, f"${latex(term)}$ {self.what}"
 
 
 @dataclass(frozen=True)
@@ -157,11 +161,11 @@ class SigmaForSigmaSquared(Slip):
             if p.exp in (2, -2) and p.base.atoms(sp.Indexed):
                 yield (
                     before.xreplace({p: p.base ** sp.sign(p.exp)}),
-                    f"${sp.latex(p)}$ became ${sp.latex(p.base)}$",
+                    f"${latex(p)}$ became ${latex(p.base)}$",
                 )
         for atom in before.atoms(sp.Indexed):
             if atom.is_positive:
-                yield before.xreplace({atom: atom**2}), f"${sp.latex(atom)}$ became ${sp.latex(atom**2)}$"
+                yield before.xreplace({atom: atom**2}), f"${latex(atom)}$ became ${latex(atom**2)}$"
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ class LogOfSumSplit(Slip):
         for f in before.atoms(sp.log):
             if isinstance(f.args[0], sp.Add):
                 split = sp.Add(*(sp.log(a) for a in f.args[0].args))
-                yield before.xreplace({f: split}), f"${sp.latex(f)}$ was split as ${sp.latex(split)}$"
+                yield before.xreplace({f: split}), f"${latex(f)}$ was split as ${latex(split)}$"
 
 
 def catalogue(forward: sp.Expr | None, t: sp.Symbol, big_t: sp.Symbol, size: sp.Symbol) -> tuple[Slip, ...]:
