@@ -32,8 +32,8 @@ from derive.equivalence._rewrite import prepare
 from derive.errors import DeriveError, ParseError, ResourceLimitError
 from derive.problems import Problem, get_problem
 from derive.sandbox import run_limited
-from derive.steps._read import Chain, Member, read_chains
 from derive.steps._latex import latex
+from derive.steps._read import Chain, Member, read_chains
 from derive.steps._recheck import recheck, value_atoms
 from derive.steps._slips import Slip, catalogue
 from derive.steps._types import StepResult, StepsResult

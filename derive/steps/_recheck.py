@@ -115,8 +115,8 @@ def recheck(
     scale = max(1, abs(vb))
     if va.is_real and abs(va - vb) <= _TOLERANCE * scale:
         return "the two sides agree at the reported point"
-    for key, value in defined_values(definitions, sizes, values).items():
-        completed.setdefault(key, value)
+    for name, shown in defined_values(definitions, sizes, values).items():
+        completed.setdefault(name, shown)
     return None
 
 
