@@ -4,10 +4,10 @@ Built only from the checker's verdict (never from the raw answer), so it says no
 proved: "correct" only for an equivalence proof, "not correct" only with a confirmed
 counterexample, otherwise that a grader will look at it.
 
->>> ce = {"D": 1, r"\tilde{\sigma}[1]": "2", "answer": "-6.1203018", "reference": "-3.0601509",
+>>> ce = {"D": 1, "sigma~[1]": "2", "answer": "-6.1203018", "reference": "-3.0601509",
 ...       "difference": "-3.0601509", "digits": 100}
 >>> counterexample_in_words(ce)
-'with D = 1, \\tilde{\\sigma}[1] = 2 your answer gives -6.1203 but the correct expression gives -3.06015 (a difference of -3.06015)'
+'with D = 1, sigma~[1] = 2 your answer gives -6.1203 but the correct expression gives -3.06015 (a difference of -3.06015)'
 """
 
 from __future__ import annotations
