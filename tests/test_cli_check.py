@@ -251,3 +251,55 @@ def test_subprocess() -> None:
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["status"] == "not-equivalent"
     assert proc.stderr == ""
+
+
+# ----------------------------------------------------------------------------- counterexample notation
+
+
+def test_counterexample_keys_are_one_readable_notation_in_json_and_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``sigma~[1]`` for the batch-norm scale, the same key in ``--json`` and in the text; no LaTeX."""
+    _, out, _ = run(capsys, "check", "batchnorm-logdet", WRONG_BN, "--json")
+    cex = json.loads(out)["counterexample"]
+    atoms = {k for k in cex if k not in {"D", "answer", "reference", "difference", "digits", "note"}}
+    assert atoms == {"epsilon", *(f"sigma~[{k}]" for k in range(1, cex["D"] + 1))}
+    assert not any("\\" in k or "{" in k for k in cex)
+    _, text, _ = run(capsys, "check", "batchnorm-logdet", WRONG_BN)
+    (line,) = (ln for ln in text.splitlines() if ln.startswith("  counterexample: "))
+    pairs = dict(item.split(" = ") for item in line.removeprefix("  counterexample: ").split(", "))
+    assert pairs == {k: str(v) for k, v in cex.items()}
+
+
+def test_counterexample_values_are_where_the_answer_really_differs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Read the keys back: at those values (plain SymPy, no engine) the answer and the reference differ."""
+    import sympy as sp
+
+    _, out, _ = run(capsys, "check", "batchnorm-logdet", WRONG_BN, "--json")
+    cex = json.loads(out)["counterexample"]
+    eps = sp.Rational(cex["epsilon"])
+    variances = [sp.Rational(cex[f"sigma~[{k}]"]) ** 2 for k in range(1, cex["D"] + 1)]
+    answer = -sum(sp.log(v + eps) for v in variances)  # WRONG_BN
+    reference = -sum(sp.log(v + eps) for v in variances) / 2
+    assert abs(sp.N(answer - reference - sp.Rational(cex["difference"]), 50)) < sp.Rational(1, 10**25)
+    assert answer != reference
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        (r"\tilde{\sigma}", "sigma~"),
+        (r"\tilde{\mu}", "mu~"),
+        (r"\log\sigma", "log_sigma"),
+        (r"\hat{y}", "y^"),
+        ("epsilon", "epsilon"),
+        (r"\alpha", "alpha"),
+    ],
+    ids=["sigma-tilde", "mu-tilde", "log-sigma", "y-hat", "plain", "command"],
+)
+def test_readable_name(name: str, shown: str) -> None:
+    from derive.equivalence._evaluate import readable_name
+
+    assert readable_name(name) == shown

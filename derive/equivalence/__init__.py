@@ -63,6 +63,7 @@ After every symbolic proof a cheap numeric cross-check runs too; if it ever cont
 from __future__ import annotations
 
 from derive.equivalence._decide import decide
+from derive.equivalence._evaluate import atom_label
 from derive.equivalence._types import Domain, SizeVar, Status, Verdict
 
-__all__ = ["Domain", "SizeVar", "Status", "Verdict", "decide"]
+__all__ = ["Domain", "SizeVar", "Status", "Verdict", "atom_label", "decide"]

@@ -22,6 +22,7 @@ Atom values come from a :class:`Point`, which samples each atom the first time i
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,7 +30,7 @@ import mpmath
 import sympy as sp
 from sympy.core.function import Application
 
-__all__ = ["NotNumericError", "Point", "atom_kind", "evaluate"]
+__all__ = ["NotNumericError", "Point", "atom_kind", "atom_label", "evaluate", "readable_name"]
 
 Number = Any  # mpmath.mpf | mpmath.mpc
 AtomKey = tuple[Any, ...]
@@ -51,6 +52,47 @@ MAX_TERMS = 200_000
 
 _NICE_POSITIVE = ("0.5", "2", "3", "1.5")
 _NICE_REAL = ("0.5", "-1.5", "2", "-3")
+
+
+_ACCENT = re.compile(r"\\(tilde|hat|bar|dot|check|breve|vec|mathbf|boldsymbol)\s*\{([^{}]*)\}")
+_ACCENT_MARK = {"tilde": "~", "hat": "^"}
+_COMMAND = re.compile(r"\\([A-Za-z]+)")
+
+
+def readable_name(name: str) -> str:
+    r"""The one notation counterexamples use for a symbol's name: plain ASCII, no LaTeX.
+
+    ``\tilde{\sigma}`` reads ``sigma~``, ``\hat{y}`` reads ``y^``, other accents become a suffix
+    (``\bar{x}`` reads ``x_bar``; bold is dropped), ``\log\sigma`` reads ``log_sigma`` and any
+    other command loses its backslash.
+
+    >>> [readable_name(n) for n in (r"\tilde{\sigma}", r"\tilde{\mu}", r"\log\sigma", "epsilon", r"\bar{x}")]
+    ['sigma~', 'mu~', 'log_sigma', 'epsilon', 'x_bar']
+    """
+
+    def accent(m: re.Match[str]) -> str:
+        inner = readable_name(m.group(2))
+        if m.group(1) in ("mathbf", "boldsymbol"):
+            return inner
+        return inner + _ACCENT_MARK.get(m.group(1), "_" + m.group(1))
+
+    text = _ACCENT.sub(accent, name)
+    text = _COMMAND.sub(lambda m: m.group(1) + "_", text)  # \log\sigma -> log_sigma_
+    text = re.sub(r"[{}\s]", "", text).strip("_")
+    return re.sub(r"_+(?=[~^\[]|$)", "", text) or name
+
+
+def atom_label(atom: sp.Basic) -> str:
+    r"""How a counterexample names an atom (its key in ``--json`` and in the text): ``sigma[0,1]``,
+    ``sigma~[1]`` for :math:`\tilde\sigma_1`, ``epsilon``, ``log_sigma[1,2]``.
+
+    >>> from derive.symbols import bn_std, sigma, bn_eps
+    >>> atom_label(bn_std[1]), atom_label(sigma[0, 2]), atom_label(bn_eps)
+    ('sigma~[1]', 'sigma[0,2]', 'epsilon')
+    """
+    if isinstance(atom, sp.Indexed):
+        return f"{readable_name(str(atom.base.label))}[{','.join(str(k) for k in atom.indices)}]"
+    return readable_name(str(atom))
 
 
 class NotNumericError(ValueError):
@@ -161,7 +203,7 @@ def _exact_int(e: sp.Expr, env: Mapping[sp.Symbol, int], point: Point) -> int:
 
 
 def _read_symbol(s: sp.Symbol, point: Point) -> Number:
-    return point.read(("sym", s), lambda: s, lambda: s.name)
+    return point.read(("sym", s), lambda: s, lambda: readable_name(s.name))
 
 
 def _index(e: sp.Expr, env: Mapping[sp.Symbol, int], point: Point) -> int | sp.Expr:
@@ -178,7 +220,7 @@ def _read_indexed(e: sp.Indexed, env: Mapping[sp.Symbol, int], point: Point) -> 
     return point.read(
         ("idx", base, idx),
         lambda: sp.Indexed(base, *idx),
-        lambda: f"{base.label}[{','.join(map(str, idx))}]",
+        lambda: f"{readable_name(str(base.label))}[{','.join(map(str, idx))}]",
     )
 
 

@@ -26,16 +26,32 @@ from typing import Any
 
 import sympy as sp
 
+from derive.equivalence import _evaluate
 from derive.equivalence._rewrite import apply_definitions
 
-__all__ = ["defined_values", "recheck", "value_atoms"]
+__all__ = ["defined_values", "lookup", "recheck", "value_atoms"]
 
 DIGITS = 60
 _TOLERANCE = sp.Rational(1, 10**40)
 
 
-def _key(atom: sp.Basic) -> str:
-    return str(atom).replace(" ", "")
+def _labels(atom: sp.Basic) -> list[str]:
+    """The spellings a counterexample may use for ``atom`` (the engine's label first)."""
+    plain = str(atom).replace(" ", "")
+    label = getattr(_evaluate, "atom_label", None)
+    return [str(label(atom)), plain] if label is not None else [plain]
+
+
+def _key(atom: sp.Basic, point: Mapping[str, Any] | None = None) -> str:
+    """The key of ``atom`` in ``point`` if it has one, else its preferred label."""
+    names = _labels(atom)
+    return next((n for n in names if point is not None and n in point), names[0])
+
+
+def lookup(point: Mapping[str, Any], atom: sp.Basic) -> Any:
+    """The value ``point`` gives ``atom``, or ``None``."""
+    key = _key(atom, point)
+    return point.get(key)
 
 
 def _is_defined(atom: sp.Basic, definitions: Mapping[sp.Expr, sp.Expr]) -> bool:
@@ -88,12 +104,12 @@ def recheck(
     except Exception as exc:  # SymPy could not write the sums out: refuse rather than guess
         return f"could not write the sums out ({type(exc).__name__})"
     for atom in value_atoms(b, a) - set(sizes):
-        if _is_defined(atom, definitions) and _key(atom) in point:
-            return f"the point assigns {_key(atom)} independently of its definition"
+        if _is_defined(atom, definitions) and _key(atom, point) in point:
+            return f"the point assigns {_key(atom, point)} independently of its definition"
     b, a = apply_definitions(b, definitions).doit(), apply_definitions(a, definitions).doit()
     values: dict[sp.Basic, sp.Expr] = {}
     for atom in value_atoms(b, a) - set(sizes):
-        key = _key(atom)
+        key = _key(atom, point)
         if key not in point:  # cancelled in the engine's form: any value will do, and is checked below
             values[atom] = sp.Integer(1)
             completed[key] = "1"
