@@ -309,8 +309,13 @@ def _worker_loop(request_fd: int, reply_fd: int, parent: int) -> None:  # pragma
             resource.setrlimit(
                 resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard)
             )
-            data = _run_encoded(fn, args, kwargs)
+            try:
+                data: bytes | None = _run_encoded(fn, args, kwargs)
+            except MemoryError:  # raised again while encoding the outcome of a MemoryError
+                data = None
             resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+            if data is None:
+                data = pickle.dumps((_MEMORY, "MemoryError"))
             _write_message(reply_fd, data)
             if pickle.loads(data)[0] not in (_OK, _DERIVE):
                 break  # after a MemoryError or an unexpected exception, start from a clean fork

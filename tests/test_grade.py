@@ -14,7 +14,7 @@ import pytest
 
 from derive.cli import main
 from derive.errors import UsageError
-from derive.grade import KEYS, Rubric, grade, read_records
+from derive.grade import KEYS, Rubric, grade, grade_one, read_records
 
 PROBLEM = "batchnorm-logdet"
 RIGHT = r"-\frac12\sum_{i=1}^{D}\log(\tilde\sigma_i^2+\epsilon)"
@@ -118,11 +118,23 @@ def test_time_limit_gives_timeout(tmp_path):
     assert record["status"] == "timeout" and record["score"] is None
 
 
-def test_memory_limit_gives_resource_limit(tmp_path):
-    subs = _write(tmp_path / "subs", {"a": WRONG})
-    (record,) = grade(PROBLEM, subs, tmp_path / "r.jsonl", memory_mb=1).records
-    assert record["status"] == "resource-limit" and record["score"] is None
-    assert "memory" in record["message"]
+def _hog_or_grade(problem_id, text, mode, render=True):
+    """A checker that exhausts memory on one submission (the real one for the others)."""
+    if text == "HOG":
+        return len(bytearray(8 * 2**30))
+    return grade_one(problem_id, text, mode, render)
+
+
+def test_memory_limit_gives_resource_limit_and_the_others_are_unaffected(tmp_path, monkeypatch):
+    import derive.grade._runner as runner
+
+    monkeypatch.setattr(runner, "grade_one", _hog_or_grade)
+    subs = _write(tmp_path / "subs", {"a": RIGHT, "hog": "HOG", "b": WRONG})
+    run = grade(PROBLEM, subs, tmp_path / "r.jsonl", memory_mb=256, jobs=2)
+    by_id = {r["id"]: r for r in run.records}
+    assert by_id["hog"]["status"] == "resource-limit" and by_id["hog"]["score"] is None
+    assert "memory limit of 256 MiB" in by_id["hog"]["message"]
+    assert (by_id["a"]["status"], by_id["b"]["status"]) == ("equivalent", "not-equivalent")
 
 
 def test_changed_submission_is_regraded_and_said_so(tmp_path):
