@@ -20,7 +20,7 @@ counterexample confirmed in high precision), ``parse-error`` 2 (with the column)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, Literal
 
@@ -28,10 +28,11 @@ import sympy as sp
 
 from derive.equivalence import decide
 from derive.errors import ParseError, ResourceLimitError
-from derive.latex import parse_expression
+from derive.latex import parse_derivation, parse_expression
 from derive.problems import Problem, get_problem
 from derive.sandbox import run_limited
 from derive.steps import StepResult, StepsResult, check_steps
+from derive.steps._recheck import recheck
 
 __all__ = [
     "DEFAULT_MEMORY_MB",
@@ -109,34 +110,83 @@ def _reference(problem_id: str) -> sp.Expr:
     return ref
 
 
-def _lhs_warning(problem: Problem, lhs: sp.Expr | None) -> tuple[str, ...]:
-    if lhs is None or lhs == problem.target:
-        return ()
-    return (f"the left-hand side is not ${problem.target_latex}$; only the right-hand side was checked",)
+def _exempt_lhs(problem: Problem, lhs: sp.Expr) -> bool:
+    """A left-hand side that only names the answer: the problem's quantity or a bare symbol (``y = ...``)."""
+    return bool(lhs == problem.target or isinstance(lhs, sp.Symbol))
+
+
+def _refused(problem: Problem, member: sp.Expr, reference: sp.Expr, cex: dict[str, Any]) -> str | None:
+    """Why an engine counterexample fails the independent re-check (``None``: it stands)."""
+    minimums = {s.symbol: s.minimum for s in problem.domain.sizes}
+    return recheck(reference, member, cex, problem.domain.definitions, minimums)
 
 
 def check_answer_unlimited(problem_id: str, latex: str, *, strict: bool = True) -> CheckResult:
-    """:func:`check_answer` without the sandbox (for trusted input, tests and profiling)."""
+    r""":func:`check_answer` without the sandbox (for trusted input, tests and profiling).
+
+    A chain ``L = E_1 = \dots = E_n`` is right only if *every* member after the left-hand side
+    equals the reference (and the left-hand side too, unless it merely names the quantity); the
+    first member that does not is named, with its counterexample.
+    """
     problem = get_problem(problem_id)
     reference = _reference(problem_id)
     try:
-        parsed = parse_expression(latex, problem.notation)
+        derivation = parse_derivation(latex, problem.notation)
     except ParseError as err:
         return CheckResult(problem_id, "parse-error", err.one_line(), column=err.column, answer=latex)
-    warnings = (*parsed.warnings, *_lhs_warning(problem, parsed.lhs))
-    if parsed.expr.has(problem.target):
-        return CheckResult(
-            problem_id,
-            "not-equivalent",
-            f"the answer is written in terms of ${problem.target_latex}$ itself",
-            warnings=warnings,
-            answer=latex,
-        )
-    verdict = decide(parsed.expr, reference, problem.domain, accept_concrete=not strict)
+    warnings = derivation.warnings
+    lines = derivation.lines
+    if len(lines) > 1 and _exempt_lhs(problem, lines[0].expr):
+        lines = lines[1:]
+    verdicts: list[tuple[int, Any]] = []
+    for k, line in enumerate(lines):
+        where = f"member {k + 1} of the chain (column {line.column})" if len(lines) > 1 else "the answer"
+        if line.expr.has(problem.target):
+            return CheckResult(
+                problem_id,
+                "not-equivalent",
+                f"{where} is written in terms of ${problem.target_latex}$ itself",
+                warnings=warnings,
+                answer=latex,
+                column=line.column if len(lines) > 1 else None,
+            )
+        verdict = decide(line.expr, reference, problem.domain, accept_concrete=not strict)
+        if verdict.status == "not-equivalent":
+            refused = _refused(problem, line.expr, reference, dict(verdict.counterexample or {}))
+            if refused is not None:
+                verdict = replace(
+                    verdict,
+                    status="undecided",
+                    message=f"Could not decide: a counterexample was refused on independent re-check ({refused}).",
+                    counterexample=None,
+                )
+        verdicts.append((k, verdict))
+        if verdict.status == "not-equivalent":
+            message = (
+                verdict.message
+                if len(lines) == 1
+                else f"{where} is not equal to the reference: {verdict.message}"
+            )
+            return CheckResult(
+                problem_id,
+                "not-equivalent",
+                message,
+                method=verdict.method,
+                counterexample=verdict.counterexample,
+                warnings=warnings,
+                evidence=verdict.evidence,
+                column=line.column if len(lines) > 1 else None,
+                answer=latex,
+            )
+    open_ = [(k, v) for k, v in verdicts if v.status != "equivalent"]
+    k, verdict = open_[0] if open_ else verdicts[-1]
+    message = verdict.message
+    if open_ and len(lines) > 1:
+        message = f"member {k + 1} of the chain: {verdict.message}"
     return CheckResult(
         problem_id,
         verdict.status,
-        verdict.message,
+        message,
         method=verdict.method,
         counterexample=verdict.counterexample,
         warnings=warnings,

@@ -107,7 +107,51 @@ def _add_limit(term: Term, limit: Limit) -> list[Term]:
         return [(lims, s * (b - a + 1))]
     if not in_bounds and _plain_polynomial(s, k):
         return [(lims, sp.expand(sp.Sum(s, limit).doit()))]  # Faulhaber; Karr-consistent
+    if not in_bounds:
+        s, limit = _orient(s, k, a, b)
     return [((*lims, limit), s)]
+
+
+def _orient(s: sp.Expr, k: sp.Symbol, a: sp.Expr, b: sp.Expr) -> tuple[sp.Expr, Limit]:
+    r"""Reverse and shift an index so that it appears as plain ``k`` in the summand's indices.
+
+    *Reversal* :math:`\sum_{k=a}^{b} f(k) = \sum_{k=a}^{b} f(a+b-k)` when every index expression
+    containing ``k`` decreases in ``k`` (``\sigma_{T-t,i}``); *shift*
+    :math:`\sum_{k=a}^{b} f(k+c) = \sum_{k=a+c}^{b+c} f(k)` when every one is ``k + c`` for the
+    same ``c``. Only when ``k`` appears nowhere but in those indices. Both substitutions map the
+    range onto a range of the same length, so they hold for every range (Karr's reversed ranges
+    included).
+
+    >>> from derive.symbols import T, sigma, i
+    >>> t = sp.Symbol("t", integer=True)
+    >>> _orient(sp.log(sigma[T - t, i]), t, sp.S.Zero, T)
+    (log(sigma[t, i]), (t, 0, T))
+    >>> _orient(sp.log(sigma[t - 1, i]), t, sp.S.One, T + 1)
+    (log(sigma[t, i]), (t, 0, T))
+    """
+    unchanged = (s, (k, a, b))
+    uses = [x for x in s.atoms(sp.Indexed) if k in x.free_symbols]
+    if not uses or k in s.xreplace({x: sp.Dummy() for x in uses}).free_symbols:
+        return unchanged
+    slopes = set()
+    for x in uses:
+        for index in x.indices:
+            if k in index.free_symbols:
+                if not index.is_polynomial(k) or sp.degree(index, k) != 1:
+                    return unchanged
+                slopes.add(sp.diff(index, k))
+    if slopes == {-1}:
+        s = s.xreplace({k: a + b - k})
+    elif slopes != {1}:
+        return unchanged
+    offsets = {
+        sp.expand(index - k) for x in s.atoms(sp.Indexed) for index in x.indices if k in index.free_symbols
+    }
+    if len(offsets) == 1:
+        (c,) = offsets
+        if c != 0 and k not in c.free_symbols:
+            return s.xreplace({k: k - c}), (k, a + c, b + c)
+    return s, (k, a, b)
 
 
 def _plain_polynomial(s: sp.Expr, k: sp.Symbol) -> bool:

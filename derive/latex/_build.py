@@ -303,9 +303,9 @@ def _index_like(bound: sympy.Expr) -> bool:
 
 def param_symbol(notation: Notation, value: sympy.Expr, letter: str) -> sympy.Symbol:
     """The symbol a named quantity's parameter letter stands for in its value."""
-    if letter in notation.index_ranges:
-        return notation.index_ranges[letter][0]
-    for symbol in value.free_symbols:
+    for symbol in value.free_symbols:  # the value's own symbol, whatever its assumptions
         if isinstance(symbol, sympy.Symbol) and symbol.name == letter.lstrip("\\"):
             return symbol
+    if letter in notation.index_ranges:
+        return notation.index_ranges[letter][0]
     return sympy.Symbol(letter.lstrip("\\"), integer=True)

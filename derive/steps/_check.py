@@ -34,7 +34,7 @@ from derive.problems import Problem, get_problem
 from derive.sandbox import run_limited
 from derive.steps._latex import latex
 from derive.steps._read import Chain, Member, read_chains
-from derive.steps._recheck import recheck, value_atoms
+from derive.steps._recheck import lookup, recheck, value_atoms
 from derive.steps._slips import Slip, catalogue
 from derive.steps._types import StepResult, StepsResult
 
@@ -125,8 +125,8 @@ def _name_slip(
         try:
             concrete = expr.xreplace({k: sp.Integer(x) for k, x in sizes.items()}).doit()
             for atom in value_atoms(concrete) - set(values):
-                key = str(atom).replace(" ", "")
-                values[atom] = sp.Rational(str(cex[key])) if key in cex else sp.Rational(7, 3)
+                given = lookup(cex, atom)
+                values[atom] = sp.Rational(str(given)) if given is not None else sp.Rational(7, 3)
             v = concrete.xreplace(values).evalf(30)
         except Exception:
             return None
@@ -194,6 +194,8 @@ def decide_step(problem_id: str, before: sp.Expr, after: sp.Expr, texts: str = "
     out.update(status="invalid", counterexample=cex, difference=latex(difference))
     forward = _forward(problem)
     t, big_t = _step_index(problem) or (sp.Symbol("t", integer=True), sp.Symbol("T"))
+    if forward is not None:  # the lemma's own step index, whatever its assumptions
+        t = next((s for s in forward.free_symbols if isinstance(s, sp.Symbol) and s.name == t.name), t)
     size = problem.domain.sizes[0].symbol
     slip = _name_slip(b, a, domain, cex, catalogue(forward, t, big_t, size), texts)
     if slip is not None:

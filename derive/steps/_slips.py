@@ -100,7 +100,11 @@ class InverseLogDet(Slip):
 
     def candidates(self, before: sp.Expr, after: sp.Expr) -> Iterator[Candidate]:
         whole = sp.Sum(self.forward, (self.t, 1, self.big_t))
-        for value in (whole, self.forward):
+        steps = {
+            x for x in (before.free_symbols | after.free_symbols) if x.is_integer and x.name == self.t.name
+        }
+        singles = [self.forward.xreplace({self.t: x}) for x in steps]  # one step t, as the line names it
+        for value in (whole, self.forward, *singles):
             for sign in (1, -1):
                 yield (
                     before + 2 * sign * value,
