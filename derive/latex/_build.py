@@ -61,7 +61,8 @@ class Builder:
         self.text = text
         self.warnings: list[str] = []
         self.bound: dict[str, sympy.Symbol] = {}
-        self.sums: list[tuple[sympy.Symbol, sympy.Expr]] = []  # enclosing sums: (variable, upper bound)
+        #: enclosing sums and determinants: (variable, upper bound, how a warning names it)
+        self.sums: list[tuple[sympy.Symbol, sympy.Expr, str]] = []
 
     # -- helpers ---------------------------------------------------------------------------
     def error(self, message: str, node: A.Node, kind: type[ParseError] = ParseError) -> ParseError:
@@ -94,12 +95,12 @@ class Builder:
         dimension = self.notation.index_ranges.get("i")
         if dimension is None:
             return None
-        for var, upper in reversed(self.sums):
+        for var, upper, where in reversed(self.sums):
             if upper == dimension[2]:
-                spelled = " ".join(self.text[node.pos : node.end].split()) or name
-                self.warn(
-                    f"the vector '{spelled}' was read as its component {name}_{{..,{var}}} inside the sum over {var}"
+                spelled = (
+                    name if isinstance(node, A.Name) else " ".join(self.text[node.pos : node.end].split())
                 )
+                self.warn(f"the vector '{spelled or name}' was read as its component {var} {where}")
                 return var
         return None
 
@@ -193,8 +194,37 @@ class Builder:
     def _neg(self, node: A.Neg) -> sympy.Expr:
         return sympy.Mul(sympy.Integer(-1), self.build(node.arg))
 
+    def _derivative_variable(self, node: A.Node) -> A.Node | None:
+        r"""``x`` if ``node`` is the operator :math:`\frac{\partial}{\partial x}` (or ``d/dx``), else ``None``."""
+        if not (isinstance(node, A.Div) and node.num == A.Name("d") and isinstance(node.den, A.Mul)):
+            return None
+        factors = node.den.factors
+        if len(factors) == 2 and factors[0] == A.Name("d") and isinstance(factors[1], A.Name | A.Script):
+            return factors[1]
+        return None
+
+    def derivative(self, variable: A.Node, arg: A.Node, node: A.Node) -> sympy.Expr:
+        r""":math:`\frac{\partial}{\partial x} f`, componentwise inside ``\det`` (see :meth:`_func`)."""
+        var = self.build(variable)
+        if not isinstance(var, sympy.Symbol | sympy.Indexed):
+            raise self.error("can only differentiate with respect to a symbol", node)
+        self.warn(
+            f"d/d{self.text[variable.pos : variable.end] or 'x'} treats every other symbol as a constant"
+        )
+        return sympy.diff(self.build(arg), var)
+
     def _mul(self, node: A.Mul) -> sympy.Expr:
-        factors = [self.build(factor) for factor in node.factors]
+        factors: list[sympy.Expr] = []
+        k = 0
+        while k < len(node.factors):
+            variable = self._derivative_variable(node.factors[k])
+            if variable is not None and k + 1 < len(node.factors):
+                rest = node.factors[k + 1 :]
+                arg = rest[0] if len(rest) == 1 else A.Mul(rest, pos=rest[0].pos, end=rest[-1].end)
+                factors.append(self.derivative(variable, arg, node))
+                break
+            factors.append(self.build(node.factors[k]))
+            k += 1
         if sum(_digits(f) for f in factors if f.is_Number) > MAX_RESULT_DIGITS:
             raise self.error(f"number too large (more than {MAX_RESULT_DIGITS} digits)", node)
         return sympy.Mul(*factors)
@@ -234,9 +264,7 @@ class Builder:
 
     def _func(self, node: A.Func) -> sympy.Expr:
         if node.name == "det":
-            raise self.error(
-                r"\det is only meaningful inside a named quantity of this problem", node, UnknownQuantity
-            )
+            return self.determinant(node)
         arg = self.build(node.arg)
         if node.name == "log":
             value = sympy.log(arg) if node.base is None else sympy.log(arg, self.build(node.base))
@@ -247,6 +275,34 @@ class Builder:
         else:
             value = _FUNCTIONS[node.name](arg)
         return value if node.power is None else self.pow(value, self.build(node.power), node)
+
+    def determinant(self, node: A.Func) -> sympy.Expr:
+        r"""``\det`` of a componentwise expression: the product of its components (lenient, warned).
+
+        For a map acting feature by feature (batch norm in eval mode), the Jacobian
+        :math:`\partial y/\partial x` is diagonal with entries :math:`\partial y_i/\partial x_i`, so
+        ``\det(\frac{\partial}{\partial x} f)`` and ``\det(v)`` for a vector expression ``v`` (read as
+        :math:`\operatorname{diag} v`) are :math:`\prod_{i=1}^{D}` of the component. Vector symbols
+        inside stand for their component ``i``.
+        """
+        dimension = self.notation.index_ranges.get("i")
+        if dimension is None or node.power is not None or node.base is not None:
+            raise self.error(
+                r"\det is only meaningful inside a named quantity of this problem", node, UnknownQuantity
+            )
+        var, low, high = dimension
+        if var in self.bound.values():
+            var = sympy.Symbol("k", integer=True)
+        self.warn(
+            r"\det(...) read as the determinant of a diagonal matrix, the product of the components "
+            f"over {var} = {low}..{high} (the map acts feature by feature)"
+        )
+        self.sums.append((var, high, r"inside \det"))
+        try:
+            component = self.build(node.arg)
+        finally:
+            self.sums.pop()
+        return sympy.Product(component, (var, low, high))
 
     def _bigop(self, node: A.BigOp) -> sympy.Expr:
         name = self.notation.canonical(node.var)
@@ -268,7 +324,7 @@ class Builder:
             )
         saved = self.bound.get(name)
         self.bound[name] = var
-        self.sums.append((var, upper))
+        self.sums.append((var, upper, f"inside the sum over {var}"))
         try:
             body = self.build(node.body)
         finally:

@@ -6,12 +6,17 @@ Here :math:`\epsilon > 0` is the stability constant, not noise.
 
 from __future__ import annotations
 
+import sympy as sp
+
 from derive.equivalence import Domain, SizeVar
 from derive.latex import NamedQuantity, Notation
 from derive.problems._spec import Problem
 from derive.quantities import LogAbsDetBatchNorm
 from derive.results import batchnorm_logdet
 from derive.symbols import D, bn_eps, bn_mean, bn_std, i
+
+#: The layer's input, feature by feature (derivation lines differentiate with respect to it).
+_X = sp.IndexedBase("x", real=True)
 
 PROBLEM = Problem(
     id="batchnorm-logdet",
@@ -22,7 +27,7 @@ PROBLEM = Problem(
     ),
     notation=Notation(
         scalars={"D": D, r"\epsilon": bn_eps},
-        indexed={r"\tilde{\sigma}": bn_std, r"\tilde{\mu}": bn_mean},
+        indexed={r"\tilde{\sigma}": bn_std, r"\tilde{\mu}": bn_mean, "x": _X},
         index_ranges={"i": (i, 1, D)},
         named=(
             NamedQuantity(r"\log\left|\det\frac{\partial y}{\partial x}\right|", LogAbsDetBatchNorm()),
@@ -30,7 +35,7 @@ PROBLEM = Problem(
                 r"\log\left|\det\frac{\partial \mathbf{y}}{\partial \mathbf{x}}\right|", LogAbsDetBatchNorm()
             ),
         ),
-        arity={r"\tilde{\sigma}": 1, r"\tilde{\mu}": 1},
+        arity={r"\tilde{\sigma}": 1, r"\tilde{\mu}": 1, "x": 1},
     ),
     domain=Domain(sizes=(SizeVar(D, 1, (1, 2, 3, 5)),)),
     reference=batchnorm_logdet,

@@ -249,6 +249,9 @@ def _run(problem_id: str, text: str, runner: Runner, timeout: float, memory_mb: 
     warnings: list[str] = list(problem.notes)
     main: tuple[Member, ...] = ()
     for chain in chains:
+        if chain.skipped:
+            warnings.append(chain.skipped)
+            continue
         if chain.error is not None:
             steps.append(
                 StepResult(
