@@ -148,7 +148,10 @@ def fmt(seconds: float | None, timeout: float | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    parser = argparse.ArgumentParser(
+        description="Benchmark 'derive prove iaf' against the naive SymPy composite Jacobian + determinant.",
+        allow_abbrev=False,
+    )
     parser.add_argument(
         "--quick",
         action="store_true",

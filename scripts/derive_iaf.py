@@ -5,7 +5,8 @@ r"""Print the machine-checked proof of Q1: log q(z_T|x) for the last IAF iterate
     python scripts/derive_iaf.py --dim 4 --steps 2    # concrete sizes, from the layer models
     python scripts/derive_iaf.py --variant stable --format markdown
 
-A thin wrapper over :func:`derive.derivations.iaf.iaf_concrete_proof` / ``iaf_general_proof``.
+A thin wrapper over derive.derivations.iaf.iaf_concrete_proof / iaf_general_proof (the same
+proofs as `derive prove iaf`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from derive.proof.render import FORMATS, render
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dim", type=int)
-    p.add_argument("--steps", type=int)
-    p.add_argument("--variant", choices=("iaf", "stable", "inverse"), default="iaf")
-    p.add_argument("--format", choices=FORMATS, default="latex")
-    p.add_argument("--standalone", action="store_true")
+    p.add_argument("--dim", type=int, help="concrete dimension D (omit for the general proof)")
+    p.add_argument("--steps", type=int, help="concrete number of steps T (with --dim)")
+    p.add_argument(
+        "--variant", choices=("iaf", "stable", "inverse"), default="iaf", help="which IAF proof (default iaf)"
+    )
+    p.add_argument("--format", choices=FORMATS, default="latex", help="output format (default latex)")
+    p.add_argument("--standalone", action="store_true", help="latex: a complete document")
     a = p.parse_args()
     if a.variant == "inverse":
         proof = iaf_inverse_proof(a.dim)

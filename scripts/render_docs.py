@@ -40,7 +40,7 @@ def rendered() -> dict[str, str]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--check", action="store_true")
+    p.add_argument("--check", action="store_true", help="only check: exit 1 if a page is stale")
     args = p.parse_args()
     stale = []
     for name, text in rendered().items():
