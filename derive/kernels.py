@@ -1,7 +1,10 @@
 r"""NumPy kernels generated from the proved closed forms: the formulas derive proves are the ones users run.
 
 Every kernel is :func:`derive.codegen.generate` applied to a result of :mod:`derive.results`
-(after a *checked* substitution or rewrite where noted), generated at first use and cached;
+(after a *checked* substitution or rewrite where noted; :func:`iaf_log_q` also takes the checked
+speed rewrite :math:`\sum\log\sigma = \log\prod\sigma`, evaluated as guarded grouped products,
+see :mod:`derive.codegen`), generated at first use and cached; calls run block by block along the
+first batch axis so temporaries stay in cache;
 ``import derive.kernels`` imports only NumPy. Each kernel carries ``.expr`` (the proved
 expression), ``.kernel_expr`` (what was lowered) and ``.source`` (lambdify's code).
 
@@ -62,6 +65,8 @@ class _Recipe:
     args: tuple[str, ...]
     prepare: Callable[[sp.Expr], sp.Expr] = lambda e: e
     free: tuple[sp.Symbol, ...] = ()
+    #: checked rewrites for speed only (the reference path, :meth:`KernelFunction.reference`, skips them)
+    optimize: Callable[[sp.Expr], sp.Expr] = lambda e: e
 
 
 def _replace_checked(
@@ -123,15 +128,14 @@ def _recipe(name: str, variant: tuple[tuple[str, Any], ...]) -> _Recipe:
     import sympy as sp
 
     from derive import results
-    from derive.codegen import Axis, rewrite_log_sigmoid
+    from derive.codegen import Axis, rewrite_log_products, rewrite_log_sigmoid
     from derive.symbols import N, T, bn_eps, epsilon, gamma, i, log_sigma, n, s, sigma, t
 
     opts = dict(variant)
     binding: Binding
     if name == "iaf_log_q":
-        return _Recipe(
-            results.iaf_log_q(), {epsilon: ("eps", (i,)), sigma: ("sigma", (t, i))}, ("eps", "sigma")
-        )
+        binding = {epsilon: ("eps", (i,)), sigma: ("sigma", (t, i))}
+        return _Recipe(results.iaf_log_q(), binding, ("eps", "sigma"), optimize=rewrite_log_products)
     if name == "iaf_log_q_from_log_sigma":
         binding = {epsilon: ("eps", (i,)), log_sigma: ("log_sigma", (t, i))}
         return _Recipe(results.iaf_log_q(), binding, ("eps", "log_sigma"), _log_sigma_substitution)
@@ -161,7 +165,15 @@ def _generated(name: str, variant: tuple[tuple[str, Any], ...]) -> Kernel:
     from derive.codegen import generate
 
     r = _recipe(name, variant)
-    return generate(r.prepare(r.expr), r.binding, args=r.args, free=r.free)
+    return generate(r.optimize(r.prepare(r.expr)), r.binding, args=r.args, free=r.free)
+
+
+@cache
+def _reference(name: str, variant: tuple[tuple[str, Any], ...]) -> Kernel:
+    from derive.codegen import generate
+
+    r = _recipe(name, variant)
+    return generate(r.prepare(r.expr), r.binding, args=r.args, free=r.free, chunk_bytes=None)
 
 
 # --------------------------------------------------------------------------- the kernel objects
@@ -192,12 +204,17 @@ class KernelFunction:
         """The (cached) generated kernel of a variant, e.g. ``batchnorm_logdet.generated(affine=True)``."""
         return _generated(self._name, self._variant(variant))
 
+    def reference(self, **variant: Any) -> Kernel:
+        """The reference path: the plain lowering of the prepared expression, without the speed-only
+        rewrites and without batch chunking (what the fast path is tested and benchmarked against)."""
+        return _reference(self._name, self._variant(variant))
+
     def generate(self, expr: sp.Expr, **variant: Any) -> Kernel:
-        """Generate (uncached) from ``expr`` through this kernel's preparation and binding."""
+        """Generate (uncached) from ``expr`` through this kernel's preparation, rewrites and binding."""
         from derive.codegen import generate
 
         r = _recipe(self._name, self._variant(variant))
-        return generate(r.prepare(expr), r.binding, args=r.args, free=r.free)
+        return generate(r.optimize(r.prepare(expr)), r.binding, args=r.args, free=r.free)
 
     def derived(self, **variant: Any) -> sp.Expr:
         """The proved expression a variant is generated from."""

@@ -12,7 +12,10 @@ of its trailing axes; leading axes are batch axes and broadcast like a ufunc's.
 Modules, one concept each: ``_binding`` (layouts, :class:`Axis`), ``_lower`` (the lowering,
 :func:`lower`), ``_array`` (array operations as :class:`sympy.Function` subclasses that print as
 NumPy: :class:`View`, :class:`ReduceSum`, ...), ``_log_sigmoid`` (:class:`LogSigmoid` and its
-checked rewrite), ``_generate`` (:func:`generate`, :class:`Kernel`). The lowered expression is
+checked rewrite), ``_log_product`` (the checked rewrite :math:`\sum\log g = \log\prod g`,
+:func:`rewrite_log_products`), ``_grouped_log`` (:class:`LogProd`: logs of grouped products, guarded
+against leaving the normal range), ``_chunk`` (running a kernel block by block along the batch) and
+``_generate`` (:func:`generate`, :class:`Kernel`). The lowered expression is
 still SymPy (elementwise parts stay ``log``, ``exp``, ``Abs``, ``Pow``); lambdify prints it.
 
 >>> import numpy as np, sympy as sp
@@ -26,7 +29,10 @@ return squeeze((1/2)*sum(eps**2, axis=-1, keepdims=True), axis=-1)
 
 from derive.codegen._array import MoveAxes, ReduceProd, ReduceSum, ShapeOf, Squeeze, View
 from derive.codegen._binding import DEFAULT_RANGES, Axis, Binding, LayoutItem
+from derive.codegen._chunk import CHUNK_BYTES, chunked_call
 from derive.codegen._generate import Kernel, generate
+from derive.codegen._grouped_log import LogProd, group_size, log_prod
+from derive.codegen._log_product import LOG_PRODUCT_RULES, ProposedRewrite, rewrite_log_products
 from derive.codegen._log_sigmoid import (
     LOG_SIGMOID_RULES,
     LogSigmoid,
@@ -37,15 +43,19 @@ from derive.codegen._log_sigmoid import (
 from derive.codegen._lower import Lowered, lower
 
 __all__ = [
+    "CHUNK_BYTES",
     "DEFAULT_RANGES",
+    "LOG_PRODUCT_RULES",
     "LOG_SIGMOID_RULES",
     "Axis",
     "Binding",
     "Kernel",
     "LayoutItem",
+    "LogProd",
     "LogSigmoid",
     "Lowered",
     "MoveAxes",
+    "ProposedRewrite",
     "ReduceProd",
     "ReduceSum",
     "RewriteRule",
@@ -53,7 +63,11 @@ __all__ = [
     "Softplus",
     "Squeeze",
     "View",
+    "chunked_call",
     "generate",
+    "group_size",
+    "log_prod",
     "lower",
+    "rewrite_log_products",
     "rewrite_log_sigmoid",
 ]

@@ -7,8 +7,9 @@ with different index sets broadcast. Sums are distributed over ``+``, factors th
 the summed indices are pulled out, nested sums become one reduction over several axes, and a sum
 whose summand does not depend on its index becomes a product with the number of terms. A
 sum over part of an axis (:math:`\sum_{t=1}^{T}` over an array holding :math:`t = 0..T`) reads a
-view (``sigma[..., 1:, :]``). Irrational constants become Python floats (NumPy float64 scalars
-would upcast float32 arrays).
+view (``sigma[..., 1:, :]``). The log of a product of positive terms, :math:`\log\prod_{t,i} g`,
+becomes one :class:`~derive.codegen.LogProd` (logs of grouped products, guarded). Irrational
+constants become Python floats (NumPy float64 scalars would upcast float32 arrays).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sympy as sp
 from derive._expr import as_expr
 from derive.codegen._array import MoveAxes, ReduceProd, ReduceSum, ShapeOf, Squeeze, View
 from derive.codegen._binding import Axis, Binding, _Array, _normalize, _slice, _split_index
+from derive.codegen._grouped_log import LogProd
 from derive.codegen._log_sigmoid import LogSigmoid, Softplus
 
 __all__ = ["Lowered", "lower"]
@@ -35,6 +37,7 @@ class Lowered:
     args: tuple[sp.Symbol, ...]
     axes: tuple[sp.Symbol, ...]  # canonical axis order (trailing axes of every intermediate)
     free: tuple[sp.Symbol, ...]  # output axes, in order
+    core: tuple[int, ...] = ()  # number of core (trailing, non-batch) axes of each argument
 
 
 @dataclass
@@ -113,6 +116,8 @@ class _Lowerer:
             if e in env:
                 raise ValueError(f"cannot lower: index {e} used as a value (only inside an access)")
             raise ValueError(f"cannot lower: symbol {e} is not bound to an array")
+        if isinstance(e, sp.log) and isinstance(e.args[0], sp.Product) and e.args[0].function.is_positive:
+            return self.log_prod(e.args[0], env)
         if isinstance(e, sp.Sum | sp.Product):
             limits = [(lim[0], lim[1], lim[2]) for lim in e.limits]
             if isinstance(e, sp.Sum):
@@ -171,6 +176,25 @@ class _Lowerer:
         if used:
             body = ReduceProd(body, sp.Tuple(*sorted(self.pos(s) for s, _, _ in used)))
         return (body ** self.count(unused) if unused else body), deps - {s for s, _, _ in limits}
+
+    def log_prod(self, p: sp.Product, env: dict) -> tuple[sp.Expr, frozenset]:
+        """``log(Product(g, L))``, ``g > 0``: one guarded :class:`LogProd` over the axes of ``L``."""
+        f, limits = p.function, [(lim[0], lim[1], lim[2]) for lim in p.limits]
+        while isinstance(f, sp.Product) and not set(f.variables) & {s for s, _, _ in limits}:
+            inner = [(lim[0], lim[1], lim[2]) for lim in f.limits]  # nested products: one LogProd
+            self.bind(self.bind(env, limits), inner)  # validation only
+            limits, f = inner + limits, f.function
+        used = [lim for lim in limits if lim[0] in f.free_symbols]
+        unused = [lim for lim in limits if lim[0] not in f.free_symbols]
+        if not used:  # log(g**count)
+            body, deps = self.lower(f, env)
+            return self.count(unused) * sp.log(body), deps
+        body, deps = self.lower(f, self.bind(env, used))
+        for sym, _, _ in used:
+            if sym not in deps:
+                raise ValueError(f"cannot lower: product index {sym} does not address an array axis")
+        out = LogProd(body, sp.Tuple(*sorted(self.pos(s) for s, _, _ in used)))
+        return (self.count(unused) * out if unused else out), deps - {s for s, _, _ in limits}
 
     def view(self, atom: sp.Indexed, env: dict) -> tuple[sp.Expr, frozenset]:
         arr = self.arrays.get(atom.base)
@@ -257,4 +281,5 @@ def lower(expr: sp.Expr, binding: Binding, *, free: Sequence[sp.Symbol] = ()) ->
     if order != list(out_free):
         r = len(order)
         body = MoveAxes(body, sp.Tuple(*[order.index(s) - r for s in out_free]), sp.Tuple(*range(-r, 0)))
-    return Lowered(body, tuple(a.arg for a in arrays.values()), lw.axes, out_free)
+    core = tuple(len(a.axes) for a in arrays.values())
+    return Lowered(body, tuple(a.arg for a in arrays.values()), lw.axes, out_free, core)
