@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from derive.check import CheckResult, check_answer
 from derive.equivalence import atom_label
 from derive.errors import UnknownProblemError
-from derive.latex import parse_expression
+from derive.latex import parse_derivation, parse_expression
 from derive.problems import get_problem
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
@@ -115,8 +115,18 @@ def evaluate_at(expr: sp.Expr, problem_id: str, cex: dict[str, Any]) -> sp.Expr:
 def assert_counterexample_holds(problem_id: str, latex: str, cex: dict[str, Any]) -> None:
     """The answer and the reference really differ at ``cex`` (re-evaluated here, not by the engine)."""
     problem = get_problem(problem_id)
-    answer = evaluate_at(parse_expression(latex, problem.notation).expr, problem_id, cex)
     reference = evaluate_at(problem.reference(), problem_id, cex)
+    members = [line.expr for line in parse_derivation(latex, problem.notation).lines]
+    if len(members) > 1:  # a chain: some member other than a naming left-hand side differs here
+        named = members[0] == problem.target or isinstance(members[0], sp.Symbol)
+        candidates = [m for m in members[1 if named else 0 :] if not m.has(problem.target)]
+        values = [evaluate_at(m, problem_id, cex) for m in candidates]
+        gaps = [sp.Abs(v - reference) for v in values if v.is_real]
+        assert any(g > MIN_REL_GAP * sp.Max(1, sp.Abs(reference)) for g in gaps), (
+            f"no member of the chain differs from the reference at {cex}"
+        )
+        return
+    answer = evaluate_at(parse_expression(latex, problem.notation).expr, problem_id, cex)
     assert reference.is_real and reference.is_finite, f"reference is not a finite real: {reference}"
     if answer.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         return  # undefined or infinite where the reference is a finite real: they differ
