@@ -11,6 +11,7 @@ is a plain dict (it crosses a pipe). The parent turns worker failures into the s
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from derive.errors import DeriveError, ResourceLimitError
@@ -22,11 +23,84 @@ __all__ = ["failure", "grade_one", "render_math"]
 MAX_MATHML = 100_000
 
 
+_GREEK = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "varepsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "vartheta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "varphi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Pi",
+    "Sigma",
+    "Phi",
+    "Psi",
+    "Omega",
+]
+_LETTERS = dict(
+    zip(
+        _GREEK,
+        "αβγδεεζηθϑικλμνξπρστυφφχψωΓΔΘΛΞΠΣΦΨΩ",
+        strict=True,
+    )
+)
+_ACCENTS = {"tilde": "\u0303", "hat": "\u0302", "bar": "\u0304", "overline": "\u0305", "dot": "\u0307"}
+_ACCENTED = re.compile(r"^\\(tilde|hat|bar|overline|dot|mathbf|boldsymbol|mathrm)\{(.+)\}$")
+
+
+def display_name(name: str) -> str:
+    r"""A LaTeX symbol name as the letters a reader sees: ``\tilde{\sigma}`` -> σ̃, ``\mu`` -> μ."""
+    match = _ACCENTED.match(name)
+    if match:
+        inner = display_name(match.group(2))
+        return inner + _ACCENTS.get(match.group(1), "")
+    if name.startswith("\\"):
+        return _LETTERS.get(name[1:], name[1:])
+    return name
+
+
+def _readable(expr: Any) -> Any:
+    """``expr`` with LaTeX-named symbols and indexed bases renamed for display (rendering only)."""
+    import sympy as sp
+
+    swap: dict[Any, Any] = {}
+    for atom in expr.atoms(sp.Symbol, sp.IndexedBase):
+        name = str(atom.label) if isinstance(atom, sp.IndexedBase) else atom.name
+        shown = display_name(name)
+        if shown != name:
+            swap[atom] = sp.IndexedBase(shown) if isinstance(atom, sp.IndexedBase) else sp.Symbol(shown)
+    return expr.xreplace(swap) if swap else expr
+
+
 def _mathml(expr: Any) -> str | None:
     from sympy.printing.mathml import mathml
 
     try:
-        body = mathml(expr, printer="presentation")
+        body = mathml(_readable(expr), printer="presentation")
     except Exception:
         return None
     if len(body) > MAX_MATHML:

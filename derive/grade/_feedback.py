@@ -30,7 +30,10 @@ def _short(value: Any) -> str:
         return text if len(text) <= 60 else text[:57] + "..."
     if not number.is_finite():
         return text
-    return f"{number:.6g}" if number != number.to_integral_value() or len(text) > 12 else text
+    if number == number.to_integral_value() and len(text) <= 12:
+        return text
+    shown = f"{number:.6g}"
+    return shown.rstrip("0").rstrip(".") if "." in shown and "e" not in shown.lower() else shown
 
 
 def counterexample_in_words(

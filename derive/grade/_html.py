@@ -101,7 +101,7 @@ h1{font-size:1.5rem}h2{font-size:1.15rem;margin:0}
 table.counts td{padding:.1rem .8rem .1rem 0}
 .sub{border:1px solid #d0d7de;border-radius:6px;padding:.8rem 1rem;margin:1rem 0}
 .verdict{display:inline-block;color:#fff;border-radius:4px;padding:0 .5rem;font-weight:600}
-.answer{overflow-x:auto;margin:.5rem 0;font-size:1.15rem}
+.answer{overflow-x:auto;overflow-y:hidden;margin:.5rem 0;padding:.3rem 0;font-size:1.15rem}
 pre.source{white-space:pre-wrap;word-break:break-all;background:#f6f8fa;padding:.5rem;max-height:12rem;overflow:auto}
 .steps li.bad{color:#cf222e}.steps li.open{color:#6e7781}
 .feedback{background:#fff8c5;padding:.4rem .6rem;border-radius:4px}
