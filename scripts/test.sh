@@ -15,6 +15,12 @@ if ! command -v pdflatex >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     texlive-latex-base texlive-latex-recommended >/dev/null
 fi
+# chromium (Debian's): tests/test_grade_html.py loads the HTML report headless and checks the maths layout.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 
 PY="${PYTHON:-python3}"
 "$PY" -m pip install --quiet --disable-pip-version-check -e ".[test,docs]"
