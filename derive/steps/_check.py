@@ -35,7 +35,7 @@ from derive.sandbox import run_limited
 from derive.steps._latex import latex
 from derive.steps._read import Chain, Member, read_chains
 from derive.steps._recheck import lookup, recheck, value_atoms
-from derive.steps._slips import Slip, catalogue
+from derive.steps._slips import MAX_CANDIDATES, Slip, catalogue
 from derive.steps._types import StepResult, StepsResult
 
 __all__ = ["STEP_MEMORY_MB", "STEP_TIMEOUT", "check_steps", "check_steps_unlimited", "decide_step"]
@@ -139,9 +139,10 @@ def _name_slip(
     for rule in rules:
         if rule.name == "inverse-logdet" and "\\det" not in texts:
             continue  # only where a line uses the named log-det
-        for count, (candidate, detail) in enumerate(rule.candidates(b0, a0)):
-            if count >= 40:
-                break
+        forms = [(before, after), (b0, a0)] if before != b0 else [(b0, a0)]
+        candidates = [c for b, a in forms for c in itertools.islice(rule.candidates(b, a), MAX_CANDIDATES)]
+        for candidate, detail in candidates:
+            candidate = prepare(candidate, dict(domain.definitions))
             value = numeric(candidate)
             if value is None or abs(value - target) > sp.Float(1e-20) * max(1, abs(target)):
                 continue
