@@ -1,10 +1,15 @@
-"""Generated documentation is current: docs/proofs/*.md equal what the proofs render to now."""
+"""The docs: generated proofs are current, the site builds in strict mode, the example notebook runs."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,3 +38,69 @@ def test_architecture_page_names_every_pipeline_module() -> None:
         "derive/kernels.py",
     ):
         assert module in text
+
+
+# ----------------------------------------------------------------------------- the documentation site
+
+
+def test_site_builds_in_strict_mode(tmp_path: Path) -> None:
+    """``mkdocs build --strict``: a broken link, a page missing from the nav or a bad reference fails."""
+    run = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    site = tmp_path / "site"
+    for name in render_docs.PAGES:
+        assert (site / "proofs" / name.removesuffix(".md") / "index.html").exists(), name
+    api = (site / "api" / "index.html").read_text()
+    assert "derive.check.check_answer" in api and "derive.kernels.batchnorm_logdet" in api
+    assert (site / "examples" / "derive.ipynb").exists()
+
+
+def test_every_proof_page_and_every_command_is_in_the_nav() -> None:
+    nav = (ROOT / "mkdocs.yml").read_text()
+    for name in render_docs.PAGES:
+        assert f"proofs/{name}" in nav, name
+    for page in ("kernel.md", "conventions.md", "getting-started.md", "api.md"):
+        assert page in nav, page
+    from derive.cli import _build_parser
+
+    parser = _build_parser()
+    (commands,) = (a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command in commands:
+        assert f"commands/{command}.md" in nav, f"derive {command} has no page on the site"
+
+
+# ----------------------------------------------------------------------------- the example notebook
+
+NOTEBOOK = ROOT / "docs" / "examples" / "derive.ipynb"
+
+
+def test_notebook_is_committed_without_outputs() -> None:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:40]
+
+
+def test_notebook_runs_and_shows_a_proof_a_kernel_check_and_two_answers() -> None:
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
+    ).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"], outputs
+    latex = [o["data"]["text/latex"] for o in outputs if "text/latex" in o.get("data", {})]
+    assert len(latex) == 1 and latex[0].strip()
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "kernel" in text and "autograd" in text
+    assert "equivalent: " in text and "not-equivalent: " in text and "sigma~[" in text
