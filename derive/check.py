@@ -30,7 +30,7 @@ from derive.equivalence import decide
 from derive.errors import ParseError, ResourceLimitError
 from derive.latex import parse_derivation, parse_expression
 from derive.problems import Problem, get_problem
-from derive.sandbox import run_limited
+from derive.sandbox import run_pooled
 from derive.steps import StepResult, StepsResult, check_steps
 from derive.steps._recheck import recheck
 
@@ -210,9 +210,9 @@ def check_answer(
     Raises :class:`~derive.errors.UnknownProblemError` for an unknown id.
     """
     get_problem(problem_id)  # unknown ids fail here, in the caller's process
-    _reference(problem_id)  # warm the parent so every forked child starts with the caches
+    _reference(problem_id)  # warm the parent so the sandboxed worker starts with the caches
     try:
-        return run_limited(
+        return run_pooled(  # one persistent sandboxed worker, reused by repeated calls
             check_answer_unlimited, problem_id, latex, strict=strict, timeout=timeout, memory_mb=memory_mb
         )
     except ResourceLimitError as err:

@@ -42,6 +42,7 @@ import resource
 import select
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -525,13 +526,16 @@ class WorkerPool:
             del busy[fd]
             data = bytes(worker.buffer[_HEADER : _HEADER + size])
             worker.served += 1
+            # The worker leaves after any outcome but a value or a DeriveError of fn's own (it
+            # decides from the same tag), so the parent retires it then too.
             try:
                 result = PoolResult(worker.key, value=_decode(data), seconds=seconds)
                 clean = True
+            except (RuntimeError, ResourceLimitError) as err:
+                clean = pickle.loads(data)[0] == _DERIVE  # a ResourceLimitError fn raised itself
+                result = PoolResult(worker.key, error=err, seconds=seconds)
             except DeriveError as err:
                 result, clean = PoolResult(worker.key, error=err, seconds=seconds), True
-            except (RuntimeError, ResourceLimitError) as err:
-                result, clean = PoolResult(worker.key, error=err, seconds=seconds), False
             if (
                 not clean
                 or worker.served >= self.max_tasks
@@ -578,12 +582,16 @@ def run_pooled(
     r""":func:`run_limited` through one persistent worker shared by the calls in this process.
 
     Same limits and outcomes; the worker keeps its warmed caches between calls, so repeated calls
-    cost a pipe round trip instead of a fork. ``fn`` must be picklable by name.
+    cost a pipe round trip instead of a fork. ``fn`` must be picklable by name. Outside the main
+    thread this is :func:`run_limited` (the worker dies with the thread that forked it, and one
+    worker serves one caller at a time).
 
     >>> run_pooled(pow, 2, 10)
     1024
     """
     global _shared
+    if threading.current_thread() is not threading.main_thread():
+        return run_limited(fn, *args, timeout=timeout, memory_mb=memory_mb, **kwargs)
     if _shared is None or _shared.owner != os.getpid():
         if _shared is None:
             atexit.register(_close_shared)

@@ -253,3 +253,13 @@ def test_rejects_bad_arguments():
         WorkerPool(0)
     with pytest.raises(ValueError, match="timeout"):
         WorkerPool(1, timeout=0)
+
+
+def test_run_pooled_outside_the_main_thread_forks_per_call():
+    import threading
+
+    pids: list[int] = []
+    worker = threading.Thread(target=lambda: pids.extend(run_pooled(_pid) for _ in range(2)))
+    worker.start()
+    worker.join()
+    assert len(set(pids)) == 2 and os.getpid() not in pids
