@@ -131,9 +131,9 @@ def read_chains(text: str, notation: Notation) -> list[Chain]:
             derivation = parse_derivation(body, notation)
         except ParseError as err:
             column = (err.column or 1) - 1
-            line = _line_of(text, display.start + column)
+            at = _line_of(text, display.start + column)
             if "only '=' chains are supported" in str(err):  # a definition such as y \mapsto ...: not a step
-                chains.append(Chain((), skipped=f"line {line}: a display that is not an '=' chain was skipped"))
+                chains.append(Chain((), skipped=f"line {at}: a display that is not an '=' chain was skipped"))
                 continue
             chains.append(
                 Chain(

@@ -131,15 +131,22 @@ def recheck(
     scale = max(1, abs(vb))
     if va.is_real and abs(va - vb) <= _TOLERANCE * scale:
         return "the two sides agree at the reported point"
-    for name, shown in defined_values(definitions, sizes, values).items():
+    for name, shown in defined_values(definitions, sizes, values, point).items():
         completed.setdefault(name, shown)
     return None
 
 
 def defined_values(
-    definitions: Mapping[sp.Expr, sp.Expr], sizes: Mapping[sp.Symbol, int], values: Mapping[sp.Basic, sp.Expr]
+    definitions: Mapping[sp.Expr, sp.Expr],
+    sizes: Mapping[sp.Symbol, int],
+    values: Mapping[sp.Basic, sp.Expr],
+    point: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
-    r"""The values the definitions give at the point (e.g. ``z[0,1]`` from :math:`\mu, \sigma, \epsilon`)."""
+    r"""The values the definitions give at the point (``z[0,1]`` from :math:`\mu, \sigma, \epsilon`).
+
+    An atom of a definition that neither side uses any more (it cancelled) takes its value from
+    ``point`` or, failing that, 1 — and is reported too, so the point is complete.
+    """
     out: dict[str, str] = {}
     dimension = max(sizes.values(), default=0)
     for key, value in definitions.items():
@@ -150,7 +157,13 @@ def defined_values(
             continue
         for k in range(1, dimension + 1):
             instance = value.xreplace({variables[0]: sp.Integer(k)})
-            if value_atoms(instance) <= set(values):
-                name = _key(key.xreplace({variables[0]: sp.Integer(k)}))
-                out[name] = str(sp.N(instance.xreplace(values), 30))
+            if not value_atoms(instance) & set(values):
+                continue  # this component plays no part in the step
+            given = dict(values)
+            for atom in value_atoms(instance) - set(values):
+                found = lookup(point or {}, atom)
+                given[atom] = sp.Rational(str(found)) if found is not None else sp.Integer(1)
+                out[_key(atom, point)] = str(given[atom])
+            name = _key(key.xreplace({variables[0]: sp.Integer(k)}))
+            out[name] = str(sp.N(instance.xreplace(given), 30))
     return out

@@ -72,7 +72,7 @@ def _prose(text: str) -> str:
     parts = text.split("$")
     if len(parts) % 2 == 0:  # unbalanced: no maths at all
         return _escape(text)
-    return "".join(p if k % 2 else _escape(p) for k, p in enumerate(parts))
+    return "".join(f"${p}$" if k % 2 else _escape(p) for k, p in enumerate(parts))
 
 
 _LATEX_MARK = {
@@ -95,7 +95,8 @@ def render_latex(result: StepsResult, *, title: str = "") -> str:
     out = [
         r"\documentclass{article}",
         r"\usepackage{amsmath,amssymb}",
-        r"\usepackage[margin=2cm]{geometry}",
+        r"\usepackage[margin=1.5cm,landscape]{geometry}",
+        r"\allowdisplaybreaks",
         r"\begin{document}",
         rf"\section*{{{_escape(title or 'Step check: ' + result.problem)}}}",
         rf"\textbf{{{_escape(result.status)}}}: {_escape(result.verdict())}",
