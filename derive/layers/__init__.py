@@ -9,20 +9,44 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from derive.layers._base import Direction, FlowLayer
+from derive.layers.actnorm import ActNorm
 from derive.layers.batchnorm import BatchNorm, BatchNormTrainSample
+from derive.layers.conv1x1 import Conv1x1
+from derive.layers.coupling import AffineCoupling
+from derive.layers.elementwise import ElementwiseAffine, LeakyReLU, Logit, Sigmoid, Softplus, Tanh
 from derive.layers.gaussian import GaussianBase
+from derive.layers.householder import Householder
 from derive.layers.iaf import IAFInverse, IAFStableStep, IAFStep
+from derive.layers.maf import MAFStep
+from derive.layers.planar import Planar, PlanarReparametrized
+from derive.layers.spline import RQSpline
+from derive.layers.sylvester import Sylvester
 
 __all__ = [
     "LAYERS",
+    "ActNorm",
+    "AffineCoupling",
     "BatchNorm",
     "BatchNormTrainSample",
+    "Conv1x1",
     "Direction",
+    "ElementwiseAffine",
     "FlowLayer",
     "GaussianBase",
+    "Householder",
     "IAFInverse",
     "IAFStableStep",
     "IAFStep",
+    "LeakyReLU",
+    "Logit",
+    "MAFStep",
+    "Planar",
+    "PlanarReparametrized",
+    "RQSpline",
+    "Sigmoid",
+    "Softplus",
+    "Sylvester",
+    "Tanh",
 ]
 
 #: Every layer the contract test walks: (id, factory(dim) -> FlowLayer).
@@ -37,4 +61,23 @@ LAYERS: tuple[tuple[str, Callable[[int], FlowLayer]], ...] = (
     ("batchnorm-unnormalize", lambda d: BatchNorm(d, affine=True, direction="generative")),
     ("batchnorm-train-biased", lambda d: BatchNormTrainSample(d, batch=3)),
     ("batchnorm-train-unbiased", lambda d: BatchNormTrainSample(d, batch=3, unbiased=True)),
+    # Issue 11: the layers people use (image layers: d = channels, spatial size fixed and stated).
+    ("planar", Planar),
+    ("planar-reparametrized", PlanarReparametrized),
+    ("householder", Householder),
+    ("sylvester", lambda d: Sylvester(d, hidden=max(1, d - 1))),
+    ("maf-step", MAFStep),
+    ("affine-coupling", AffineCoupling),
+    ("affine-coupling-checkerboard", lambda d: AffineCoupling(d, mask=("10" * d)[:d])),
+    ("affine-coupling-glow", lambda d: AffineCoupling(d, scale="sigmoid")),
+    ("actnorm", lambda d: ActNorm(d, height=2, width=2)),
+    ("conv1x1", lambda d: Conv1x1(d, height=2, width=1)),
+    ("conv1x1-lu", lambda d: Conv1x1(d, height=2, width=1, lu=True)),
+    ("leaky-relu", LeakyReLU),
+    ("leaky-relu-positive-first", lambda d: LeakyReLU(d, branches=("+-" * d)[:d])),
+    ("sigmoid", Sigmoid),
+    ("logit", Logit),
+    ("tanh", Tanh),
+    ("softplus", Softplus),
+    ("elementwise-affine", ElementwiseAffine),
 )

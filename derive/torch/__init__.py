@@ -15,17 +15,44 @@ torch.Size([2])
 from __future__ import annotations
 
 from derive.torch._batchnorm import BatchNormFlow
+from derive.torch._coupling import AffineCouplingFlow, MAFStep
+from derive.torch._elementwise import (
+    AffineFlow,
+    LeakyReLUFlow,
+    LogitFlow,
+    SigmoidFlow,
+    SoftplusFlow,
+    TanhFlow,
+)
+from derive.torch._glow import ActNormFlow, InvConv1x1
 from derive.torch._iaf import IAF, EncoderOutput, GaussianEncoder, IAFOutput, IAFStep, IAFStepOutput
 from derive.torch._made import MADE, MaskedLinear
+from derive.torch._residual import HouseholderFlow, PlanarFlow, RadialFlow, SylvesterFlow
+from derive.torch._spline import RQSplineFlow
 
 __all__ = [
     "IAF",
     "MADE",
+    "ActNormFlow",
+    "AffineCouplingFlow",
+    "AffineFlow",
     "BatchNormFlow",
     "EncoderOutput",
     "GaussianEncoder",
+    "HouseholderFlow",
     "IAFOutput",
     "IAFStep",
     "IAFStepOutput",
+    "InvConv1x1",
+    "LeakyReLUFlow",
+    "LogitFlow",
+    "MAFStep",
     "MaskedLinear",
+    "PlanarFlow",
+    "RQSplineFlow",
+    "RadialFlow",
+    "SigmoidFlow",
+    "SoftplusFlow",
+    "SylvesterFlow",
+    "TanhFlow",
 ]
