@@ -293,15 +293,22 @@ class Builder:
         var, low, high = dimension
         if var in self.bound.values():
             var = sympy.Symbol("k", integer=True)
-        self.warn(
-            r"\det(...) read as the determinant of a diagonal matrix, the product of the components "
-            f"over {var} = {low}..{high} (the map acts feature by feature)"
-        )
         self.sums.append((var, high, r"inside \det"))
         try:
             component = self.build(node.arg)
         finally:
             self.sums.pop()
+        if var not in component.free_symbols:  # no vector inside: nothing says what matrix this is
+            raise self.error(
+                r"\det is only meaningful inside a named quantity of this problem, or of an "
+                r"expression in the problem's vectors",
+                node,
+                UnknownQuantity,
+            )
+        self.warn(
+            r"\det(...) read as the determinant of a diagonal matrix, the product of the components "
+            f"over {var} = {low}..{high} (the map acts feature by feature)"
+        )
         return sympy.Product(component, (var, low, high))
 
     def _bigop(self, node: A.BigOp) -> sympy.Expr:
