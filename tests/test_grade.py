@@ -112,6 +112,17 @@ def test_mixed_directory_skips_other_files_and_links(tmp_path):
     assert any("notes.pdf" in n for n in run.notes)
 
 
+def test_identical_texts_get_identical_verdicts_and_one_record_each(tmp_path):
+    subs = _write(tmp_path / "subs", {"a": WRONG, "b": WRONG, "c": WRONG + " ", "d": RIGHT})
+    run = grade(PROBLEM, subs, tmp_path / "r.jsonl", jobs=2)
+    by_id = {r["id"]: r for r in run.records}
+    assert sorted(by_id) == ["a", "b", "c", "d"]
+    assert by_id["a"]["sha256"] == by_id["b"]["sha256"] != by_id["c"]["sha256"]
+    same = ("status", "score", "message", "feedback", "counterexample", "seconds")
+    assert [by_id["a"][k] for k in same] == [by_id["b"][k] for k in same]
+    assert by_id["c"]["status"] == "not-equivalent" and by_id["d"]["status"] == "equivalent"
+
+
 def test_time_limit_gives_timeout(tmp_path):
     subs = _write(tmp_path / "subs", {"a": WRONG})
     (record,) = grade(PROBLEM, subs, tmp_path / "r.jsonl", timeout=0.001).records

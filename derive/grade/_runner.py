@@ -208,22 +208,30 @@ def grade(
                 )
                 report.append(records[sub.id])
                 bar.update()
-            work = [(s.id, (problem_id, s.text, mode, html is not None)) for s in todo if s.text is not None]
+            # Identical texts are checked once and get the same verdict (same answer, same grade).
+            same_text: dict[str, list[Submission]] = {}
+            for s in todo:
+                if s.text is not None:
+                    same_text.setdefault(s.text, []).append(s)
+            work = [
+                (group[0].id, (problem_id, text, mode, html is not None)) for text, group in same_text.items()
+            ]
             if work:
                 _warm(problem_id, mode)
                 with WorkerPool(jobs, timeout=timeout, memory_mb=memory_mb) as pool:
                     for result in pool.imap_unordered(grade_one, work):
-                        sub = by_id[result.key]
+                        first = by_id[result.key]
                         if result.error is not None:
                             fields = failure(result.error, timeout, memory_mb)
                         else:
                             fields = result.value
-                        run.math[sub.id] = fields.get("math", [])
-                        records[sub.id] = _record(
-                            sub, fields, result.seconds, problem_id, mode, rubric, stale.get(sub.id)
-                        )
-                        report.append(records[sub.id])
-                        bar.update()
+                        for sub in same_text[first.text or ""]:
+                            run.math[sub.id] = fields.get("math", [])
+                            records[sub.id] = _record(
+                                sub, fields, result.seconds, problem_id, mode, rubric, stale.get(sub.id)
+                            )
+                            report.append(records[sub.id])
+                            bar.update()
         except KeyboardInterrupt:
             bar.close()
             left = len(subs) - len(records)
