@@ -1,0 +1,147 @@
+r"""Benchmark ``derive grade``: a class of typical submissions, as ratios measured in the same run.
+
+Builds ``--n`` submissions (default 1000) by cycling the answers of the checker's corpus
+(``tests/corpus/<problem>.toml``: right answers, wrong ones, parse errors — the mix a class
+hands in), each text made unique by trailing spaces so no cache keyed on the text helps. Then:
+
+1. ``derive grade PROBLEM DIR --out R --jobs 2`` (a CLI subprocess, start-up included); target:
+   under 20 s for 1000 submissions;
+2. the same with ``--jobs 1``; target: ``--jobs 2`` at least 1.7x faster (needs 2 idle cores:
+   on a shared machine the ratio is what the other processes leave);
+3. ``derive check PROBLEM --file F`` once per submission for a sample of ``--cli-sample`` of them
+   (the one-by-one way, start-up included), extrapolated; target: ``grade --jobs 2`` at least 5x
+   the throughput;
+4. diagnostic: the same answers through one forked child each (``run_limited``, what
+   ``check_answer`` did) and through one persistent pool worker (``WorkerPool``), in process.
+
+Usage: ``python scripts/bench_grade.py [--n N] [--problem ID] [--cli-sample K]``. Prints the
+ratios and PASS/MISS per target; always exits 0 (speed is reported, never asserted in tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
+from derive.check import check_answer_unlimited
+from derive.grade._runner import _warm
+from derive.sandbox import WorkerPool, run_limited
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CORPUS = {"batchnorm-logdet": "batchnorm_logdet.toml", "iaf-logq": "iaf_logq.toml"}
+
+
+def answers(problem: str) -> list[str]:
+    with open(ROOT / "tests" / "corpus" / CORPUS[problem], "rb") as fh:
+        return [a["latex"] for a in tomllib.load(fh)["answer"]]
+
+
+def make_class(directory: Path, problem: str, n: int) -> list[Path]:
+    corpus = answers(problem)
+    paths = []
+    for k in range(n):
+        path = directory / f"s{k:05d}.tex"
+        path.write_text(corpus[k % len(corpus)] + " " * (k // len(corpus)))
+        paths.append(path)
+    return paths
+
+
+def run_grade(problem: str, subs: Path, out: Path, jobs: int) -> tuple[float, Counter[str]]:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "derive", "grade", problem, str(subs), "--out", str(out), "--jobs", str(jobs)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"derive grade failed ({done.returncode}): {done.stderr}")
+    statuses = Counter(json.loads(line)["status"] for line in out.read_text().splitlines())
+    return seconds, statuses
+
+
+def run_cli_one_by_one(problem: str, paths: list[Path]) -> float:
+    start = time.perf_counter()
+    for path in paths:
+        subprocess.run(
+            [sys.executable, "-m", "derive", "check", problem, "--file", str(path)],
+            capture_output=True,
+            cwd=ROOT,
+        )
+    return (time.perf_counter() - start) / len(paths)
+
+
+def in_process(problem: str, texts: list[str]) -> tuple[float, float]:
+    _warm(problem, "answer")
+    start = time.perf_counter()
+    for text in texts:
+        run_limited(check_answer_unlimited, problem, text)
+    fork_each = (time.perf_counter() - start) / len(texts)
+    with WorkerPool(1) as pool:
+        pool.run(check_answer_unlimited, problem, "0")  # the worker exists before the clock starts
+        start = time.perf_counter()
+        for text in texts:
+            pool.run(check_answer_unlimited, problem, text)
+        pooled = (time.perf_counter() - start) / len(texts)
+    return fork_each, pooled
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="submissions (default 1000)")
+    parser.add_argument("--problem", default="batchnorm-logdet", choices=sorted(CORPUS))
+    parser.add_argument(
+        "--cli-sample", type=int, default=10, help="submissions checked one by one (default 10)"
+    )
+    parser.add_argument("--diagnostic", type=int, default=200, help="answers for the fork-vs-pool comparison")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
+        subs = Path(tmp) / "subs"
+        subs.mkdir()
+        paths = make_class(subs, args.problem, args.n)
+        print(
+            f"{args.n} submissions for {args.problem} (corpus of {len(answers(args.problem))} answers, cycled)"
+        )
+
+        two, statuses = run_grade(args.problem, subs, Path(tmp) / "r2.jsonl", 2)
+        print(
+            f"grade --jobs 2: {two:.1f} s, {args.n / two:.1f} submissions/s; statuses {dict(sorted(statuses.items()))}"
+        )
+        one, _ = run_grade(args.problem, subs, Path(tmp) / "r1.jsonl", 1)
+        print(f"grade --jobs 1: {one:.1f} s, {args.n / one:.1f} submissions/s")
+        per_cli = run_cli_one_by_one(args.problem, paths[: args.cli_sample])
+        print(
+            f"derive check one by one: {per_cli:.2f} s per submission ({args.cli_sample} timed, start-up included)"
+        )
+        fork_each, pooled = in_process(args.problem, [p.read_text() for p in paths[: args.diagnostic]])
+
+    budget = 20.0 * args.n / 1000
+    print()
+    print(f"[{verdict(two < budget)}] 1000-scale run with --jobs 2: {two:.1f} s (target < {budget:.0f} s)")
+    ratio_cli = (args.n / two) / (1 / per_cli)
+    print(f"[{verdict(ratio_cli >= 5)}] throughput vs one-by-one CLI: {ratio_cli:.1f}x (target >= 5x)")
+    ratio_jobs = one / two
+    print(f"[{verdict(ratio_jobs >= 1.7)}] --jobs 2 vs --jobs 1: {ratio_jobs:.2f}x (target >= 1.7x)")
+    print(
+        f"diagnostic: fork per answer {1000 * fork_each:.1f} ms, pooled worker {1000 * pooled:.1f} ms "
+        f"-> {fork_each / pooled:.1f}x ({args.diagnostic} answers, in process)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
