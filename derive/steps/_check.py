@@ -277,7 +277,7 @@ def _run(problem_id: str, text: str, runner: Runner, timeout: float, memory_mb: 
                 prev.latex,
                 cur.latex,
                 cur.justification,
-                warnings=tuple(dict.fromkeys(prev.warnings + cur.warnings)),
+                warnings=tuple(dict.fromkeys((prev.warnings if prev is members[0] else ()) + cur.warnings)),
                 line=cur.line,
             )
             try:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from derive.errors import ParseError
-from derive.latex import parse_derivation
+from derive.latex import parse_derivation, parse_expression
 from derive.latex.notation import Notation
 
 __all__ = ["Chain", "Display", "Member", "displays", "read_chains"]
@@ -112,6 +112,16 @@ def _comment(block: str, start: int, end: int) -> str:
     return " ".join(" ".join(found).split())
 
 
+def _own_warnings(
+    block: str, start: int, end: int, notation: Notation, fallback: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The reading warnings of one member alone (the block's, for the first member, if it does not parse alone)."""
+    try:
+        return parse_expression(_source(block, start, end), notation).warnings
+    except ParseError:
+        return fallback
+
+
 def _continues(text: str) -> int:
     """Offset just past a leading ``=`` (after ``&`` and spaces), or -1 if the block does not start so."""
     m = re.match(r"(?:\s|&|\\begin\{aligned\})*=", text)
@@ -159,7 +169,7 @@ def read_chains(text: str, notation: Notation) -> list[Chain]:
                     _source(body, start, end),
                     note,
                     _line_of(text, display.start + start),
-                    derivation.warnings if k == 0 else (),
+                    _own_warnings(body, start, end, notation, derivation.warnings if k == 0 else ()),
                 )
             )
         if cont >= 0 and chains and chains[-1].members:
