@@ -33,7 +33,8 @@ class LeakyReLUFlow(nn.Module):
         self.alpha = negative_slope
 
     def log_abs_det(self, x: Tensor) -> Tensor:
-        return torch.where(x < 0, math.log(self.alpha), 0.0).sum(-1)
+        log_alpha = torch.full_like(x, math.log(self.alpha))
+        return torch.where(x < 0, log_alpha, torch.zeros_like(x)).sum(-1)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         return torch.where(x >= 0, x, self.alpha * x), self.log_abs_det(x)

@@ -74,7 +74,7 @@ class RQSplineFlow(nn.Module):
             sk**2 * (dk1 * xi**2 + 2 * sk * xi * (1 - xi) + dk * (1 - xi) ** 2)
         ) - 2 * torch.log(den)
         y = torch.where(inside, y_in, x)
-        return y, torch.where(inside, log_deriv, 0.0).sum(-1)
+        return y, torch.where(inside, log_deriv, torch.zeros_like(log_deriv)).sum(-1)
 
     def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
         B = self.bound
