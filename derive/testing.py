@@ -51,6 +51,7 @@ from hypothesis import seed as _seed
 from hypothesis import strategies as st
 
 from derive._strategies import Domain, inputs, log_scales, reals, scales, signed_scales, stability_constants
+from derive._transform_check import assert_transform_logdet, branch_values
 from derive.errors import UsageError
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ __all__ = [
     "Domain",
     "assert_inverse_roundtrip",
     "assert_logdet_matches",
+    "assert_transform_logdet",
+    "branch_values",
     "inputs",
     "log_scales",
     "reals",
