@@ -1,22 +1,33 @@
-"""Lowering indexed sums to NumPy: values against direct NumPy, emitted code, rejections, LogSigmoid."""
+"""Lowering indexed sums to NumPy: values against direct NumPy, emitted code, rejections, LogSigmoid,
+the checked log-product rewrite, LogProd (grouped, guarded logs) and batch chunking."""
 
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from derive.codegen import (
+    LOG_PRODUCT_RULES,
     LOG_SIGMOID_RULES,
     Axis,
     LogSigmoid,
+    ProposedRewrite,
     RewriteRule,
+    chunked_call,
     generate,
+    group_size,
+    log_prod,
     lower,
+    rewrite_log_products,
     rewrite_log_sigmoid,
 )
 from derive.errors import VerificationError
@@ -292,3 +303,262 @@ def test_stable_lowering_is_finite_at_800() -> None:
     kernel = generate(expr, {s: ("s", (Axis(t, 1, T), i))})
     got = kernel(np.array([[800.0, -800.0]]))
     np.testing.assert_allclose(got, -800.0, rtol=1e-15)
+
+
+# --------------------------------------------------------------------------- sum of logs -> log of a product
+pos = sp.IndexedBase("p", positive=True)
+real = sp.IndexedBase("r", real=True)
+
+LOG_PRODUCTS = [
+    ("single-sum", sp.Sum(sp.log(sigma[t, i]), (t, 0, T)), sp.log(sp.Product(sigma[t, i], (t, 0, T)))),
+    (
+        "nested-with-other-terms",
+        sp.Sum(epsilon[i] ** 2 + sp.Sum(sp.log(sigma[t, i]), (t, 0, T)), (i, 1, D)),
+        sp.Sum(epsilon[i] ** 2, (i, 1, D)) + sp.log(sp.Product(sigma[t, i], (t, 0, T), (i, 1, D))),
+    ),
+    (
+        "two-logs",
+        sp.Sum(sp.log(sigma[0, i]) + sp.log(pos[i]), (i, 1, D)),
+        sp.log(sp.Product(sigma[0, i], (i, 1, D))) + sp.log(sp.Product(pos[i], (i, 1, D))),
+    ),
+    ("not-positive-untouched", sp.Sum(sp.log(real[t]), (t, 0, T)), sp.Sum(sp.log(real[t]), (t, 0, T))),
+    (
+        "log-not-depending-on-index-untouched",
+        sp.Sum(epsilon[i] + sp.log(pos[1]), (i, 1, D)),
+        sp.Sum(epsilon[i] + sp.log(pos[1]), (i, 1, D)),
+    ),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), [c[1:] for c in LOG_PRODUCTS], ids=[c[0] for c in LOG_PRODUCTS])
+def test_log_product_rewrite(before: sp.Expr, after: sp.Expr) -> None:
+    out = rewrite_log_products(before)
+    assert out == after
+    assert sp.simplify(sp.expand_log(out) - sp.expand_log(before)) == 0  # independent of the engine's check
+
+
+def _mutant(name: str, propose: Callable[[sp.Basic], Any]) -> ProposedRewrite:
+    return ProposedRewrite(name, propose)
+
+
+def _sum_log(node: sp.Basic) -> bool:
+    return isinstance(node, sp.Sum) and isinstance(node.function, sp.log)
+
+
+# Broken rules, each a plausible bug; the rewrite check must refuse every one (mutation tests).
+MUTANTS = [
+    (
+        "drops-first-term",
+        _mutant(
+            "mutant: drops the first term",
+            lambda e: (
+                sp.log(sp.Product(e.function.args[0], (e.limits[0][0], e.limits[0][1] + 1, e.limits[0][2])))
+                if _sum_log(e)
+                else None
+            ),
+        ),
+        sp.Sum(sp.log(sigma[t, i]), (t, 0, T)),
+    ),
+    (
+        "ignores-positivity",
+        _mutant(
+            "mutant: ignores positivity",
+            lambda e: sp.log(sp.Product(e.function.args[0], *e.limits)) if _sum_log(e) else None,
+        ),
+        sp.Sum(sp.log(real[t]), (t, 0, T)),  # log(r1 r2) != log r1 + log r2 for r1, r2 < 0
+    ),
+    (
+        "log-of-sum",
+        _mutant(
+            "mutant: log of the sum",
+            lambda e: sp.log(sp.Sum(e.function.args[0], *e.limits)) if _sum_log(e) else None,
+        ),
+        sp.Sum(sp.log(sigma[t, i]), (t, 0, T)),
+    ),
+    (
+        "squares",
+        _mutant(
+            "mutant: squares the factors",
+            lambda e: sp.log(sp.Product(e.function.args[0] ** 2, *e.limits)) if _sum_log(e) else None,
+        ),
+        sp.Sum(sp.log(sigma[t, i]), (t, 0, T)),
+    ),
+    (
+        "split-loses-a-term",
+        _mutant(
+            "mutant: split loses the other terms",
+            lambda e: (
+                sp.Sum(e.function.args[-1], *e.limits)
+                if isinstance(e, sp.Sum) and isinstance(e.function, sp.Add)
+                else None
+            ),
+        ),
+        sp.Sum(epsilon[i] ** 2 + sp.log(sigma[0, i]), (i, 1, D)),
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "expr"), [m[1:] for m in MUTANTS], ids=[m[0] for m in MUTANTS])
+def test_broken_log_product_rule_is_refused(rule: ProposedRewrite, expr: sp.Expr) -> None:
+    assert rule.propose(expr) is not None  # the mutant does fire on this expression
+    with pytest.raises(VerificationError, match=re.escape(rule.name)):
+        rewrite_log_products(expr, rules=(rule,))
+
+
+def test_log_product_rules_are_a_tuple_of_small_objects() -> None:
+    assert isinstance(LOG_PRODUCT_RULES, tuple) and len(LOG_PRODUCT_RULES) == 2
+    assert all(isinstance(r, ProposedRewrite) for r in LOG_PRODUCT_RULES)
+
+
+# --------------------------------------------------------------------------- LogProd: grouped, guarded
+F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
+
+
+def _exact_sum_log(x: np.ndarray) -> np.ndarray:
+    """Σ log x over the last axis at 50 digits (inputs enter exactly)."""
+    mpmath.mp.dps = 50
+    return np.array([float(mpmath.fsum(mpmath.log(mpmath.mpf(float(v))) for v in row)) for row in x])
+
+
+def _log_prod_bound(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    r"""Forward-error bound of both paths against the exact Σ log x, per row (module ``_grouped_log``):
+    a product of n factors is off by ≤ (n-1)u relative, i.e. ≤ (n-1)u in its log; each log and each
+    addition adds ≤ u of its magnitude. Summed: ≤ u (L + 2 L Σ|log x|), doubled for margin."""
+    u = float(np.finfo(dtype).eps) / 2
+    width = x.shape[-1]
+    return 2 * u * (width + 2 * width * np.sum(np.abs(np.log(x.astype(np.float64))), axis=-1))
+
+
+LOG_PROD_DATA = [
+    ("moderate", F64, lambda r: np.exp(0.3 * r.standard_normal((6, 288)))),
+    ("wide", F64, lambda r: np.exp(r.uniform(-40, 40, (6, 288)))),
+    ("tiny", F64, lambda r: r.uniform(0.5, 1, (6, 40)) * 1e-300),
+    ("huge", F64, lambda r: r.uniform(0.5, 1, (6, 40)) * 1e300),
+    # a running product through 1e-300 * 1e-20 = 1e-320 (subnormal: 4 digits left) and back up
+    (
+        "subnormal-on-the-way",
+        F64,
+        lambda r: np.tile([1e-300, 1e-20, 1e300, 2.0, 3.0, 0.5, 1e10, 1e-10, 7.0], (3, 4)),
+    ),
+    ("float32-moderate", F32, lambda r: np.exp(0.3 * r.standard_normal((6, 288)))),
+    ("float32-extreme", F32, lambda r: 10.0 ** r.uniform(-37, 37, (6, 40))),
+]
+
+
+@pytest.mark.parametrize(("dtype", "make"), [d[1:] for d in LOG_PROD_DATA], ids=[d[0] for d in LOG_PROD_DATA])
+def test_log_prod_matches_exact_sum_of_logs(dtype: np.dtype, make: Callable[[Any], np.ndarray]) -> None:
+    x = make(np.random.default_rng(5)).astype(dtype)
+    got = log_prod(x, -1)
+    assert got.dtype == dtype and got.shape == (x.shape[0], 1)
+    want = _exact_sum_log(x)
+    err = np.abs(got[:, 0].astype(np.float64) - want)
+    assert np.all(err <= _log_prod_bound(x, dtype)), (err, _log_prod_bound(x, dtype))
+    reference = np.sum(np.log(x), axis=-1, keepdims=True)  # the plain lowering
+    assert np.all(np.abs(got - reference)[:, 0] <= 2 * _log_prod_bound(x, dtype))
+
+
+def test_naive_product_is_wrong_where_log_prod_is_right() -> None:
+    """The guard matters: the plain running product passes 1e-320 (subnormal) and comes back to a
+    normal, finite number with only ~4 correct digits, which no check of the final product can see."""
+    x = np.array([[1e-300, 1e-20, 1e300, 2.0, 3.0, 0.5, 1e10, 1e-10, 7.0]])
+    exact = _exact_sum_log(x)
+    with np.errstate(under="ignore"):
+        product = np.multiply.reduce(x, axis=-1)
+    assert np.isfinite(product[0]) and product[0] >= np.finfo(np.float64).smallest_normal
+    assert abs(np.log(product[0]) - exact[0]) > 1e-6
+    assert abs(log_prod(x, -1)[0, 0] - exact[0]) <= _log_prod_bound(x, F64)[0]
+
+
+NON_POSITIVE = [
+    ("zero", 0.0),
+    ("negative", -2.0),
+    ("inf", np.inf),
+    ("nan", np.nan),
+    ("subnormal", 5e-324),
+]
+
+
+@pytest.mark.parametrize("bad", [b[1] for b in NON_POSITIVE], ids=[b[0] for b in NON_POSITIVE])
+def test_log_prod_falls_back_to_exactly_the_plain_lowering(bad: float) -> None:
+    x = np.exp(0.1 * np.random.default_rng(6).standard_normal((4, 3, 30)))
+    x[2, 1, 7] = bad
+    with np.errstate(divide="ignore", invalid="ignore"):
+        got = log_prod(x, (-2, -1))
+        want = np.sum(np.log(x), axis=(-2, -1), keepdims=True)
+    np.testing.assert_array_equal(got, want)  # bit for bit, nan and -inf included
+
+
+@pytest.mark.parametrize(
+    "axis", [-1, -2, (-2, -1), (-3, -1)], ids=["last", "middle", "last-two", "outer-and-last"]
+)
+def test_log_prod_axes_and_keepdims(axis: Any) -> None:
+    x = np.exp(0.5 * np.random.default_rng(7).standard_normal((3, 5, 4, 18)))
+    got = log_prod(x, axis)
+    want = np.sum(np.log(x), axis=axis, keepdims=True)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+@given(st.floats(2.0**-1074, 2.0**1023), st.floats(1.0, 2.0**60))
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+def test_group_size_keeps_every_partial_product_normal(lo: float, spread: float) -> None:
+    """``n = group_size(lo, hi)`` factors from [lo, hi] multiply to within the normal range (exactly)."""
+    hi = min(lo * spread, float(np.finfo(np.float64).max))
+    for dtype in (F64, F32):
+        n = group_size(lo, hi, dtype)
+        info = np.finfo(dtype)
+        if n >= 1:  # lo**n >= smallest normal and hi**n <= max, compared as 50-digit logs
+            mpmath.mp.dps = 50
+            assert n * mpmath.log(mpmath.mpf(lo)) >= mpmath.log(mpmath.mpf(float(info.smallest_normal)))
+            assert n * mpmath.log(mpmath.mpf(hi)) <= mpmath.log(mpmath.mpf(float(info.max)))
+
+
+def test_group_size_refuses_non_positive_and_non_finite() -> None:
+    assert [
+        group_size(lo, hi, F64) for lo, hi in [(0.0, 1.0), (-1.0, 1.0), (1.0, np.inf), (np.nan, 1.0)]
+    ] == [0] * 4
+
+
+# --------------------------------------------------------------------------- lowering of log(prod)
+def test_log_of_positive_product_lowers_to_one_log_prod() -> None:
+    expr = sp.log(sp.Product(sigma[t, i], (t, 0, T), (i, 1, D)))
+    kernel = generate(expr, SIGMA_EPS)
+    assert "derive_log_prod(sigma, (-2, -1))" in kernel.source
+    np.testing.assert_allclose(kernel(SIG, EPS), np.log(SIG).sum((-2, -1)), rtol=1e-14)
+
+
+def test_log_of_real_product_is_not_a_sum_of_logs() -> None:
+    """log(r1 r2) for negative r: the guarded sum of logs would be nan; the plain lowering is right."""
+    kernel = generate(sp.log(sp.Product(real[t], (t, 0, T))), {real: ("r", (t,))})
+    assert "derive_log_prod" not in kernel.source
+    np.testing.assert_allclose(kernel(np.array([-2.0, -3.0])), np.log(6.0), rtol=1e-15)
+
+
+def test_log_of_product_over_an_unused_index_counts() -> None:
+    kernel = generate(sp.log(sp.Product(sigma[0, i], (i, 1, D), (t, 0, T))), SIGMA_EPS)
+    np.testing.assert_allclose(kernel(SIG, EPS), 3 * np.log(SIG[:, 0]).sum(-1), rtol=1e-14)
+
+
+# --------------------------------------------------------------------------- batch chunking
+CHUNKED = [
+    ("all-batched", (1, 2), lambda r: (r.normal(size=(50, 4)), r.uniform(0.5, 2, (50, 3, 4)))),
+    ("broadcast-leading-1", (1, 2), lambda r: (r.normal(size=(1, 4)), r.uniform(0.5, 2, (50, 3, 4)))),
+    ("unbatched-parameters", (1, 2), lambda r: (r.normal(size=(50, 4)), r.uniform(0.5, 2, (3, 4)))),
+    ("two-batch-axes", (1, 2), lambda r: (r.normal(size=(20, 1, 4)), r.uniform(0.5, 2, (7, 3, 4)))),
+]
+
+
+@pytest.mark.parametrize(("core", "make"), [c[1:] for c in CHUNKED], ids=[c[0] for c in CHUNKED])
+def test_chunked_call_equals_one_call(core: tuple[int, ...], make: Callable[[Any], tuple]) -> None:
+    kernel = generate(sp.Sum(epsilon[i] ** 2 + sp.Sum(sp.log(sigma[t, i]), (t, 0, T)), (i, 1, D)), SIGMA_EPS)
+    eps, sig = make(np.random.default_rng(8))
+    assert kernel.lowered.core == (2, 1) and kernel.args == ("sigma", "eps")
+    whole = kernel.func(sig, eps)
+    blocks = chunked_call(kernel.func, kernel.lowered.core, (sig, eps), chunk_bytes=200)
+    assert blocks.shape == whole.shape
+    np.testing.assert_array_equal(blocks, whole)
+
+
+def test_chunked_call_keeps_a_result_that_does_not_follow_the_batch() -> None:
+    got = chunked_call(lambda a: np.zeros(3), (1,), (np.ones((100, 2)),), chunk_bytes=64)
+    np.testing.assert_array_equal(got, np.zeros(3))
