@@ -50,7 +50,7 @@ def test_steps_feedback_names_each_bad_step():
                 "line": 4,
                 "from": "a",
                 "to": "b",
-                "counterexample": {"D": 1, "lhs": "1", "rhs": "2"},
+                "counterexample": {"D": 1, "this line": "1", "previous line": "2"},
             },
             {"step": 3, "status": "undecided", "from": "b", "to": "c"},
         ],
@@ -58,7 +58,7 @@ def test_steps_feedback_names_each_bad_step():
     text = steps_feedback(result)
     assert "final result is correct" in text
     assert (
-        "Step 2 (line 4) does not follow: from a to b; with D = 1 the left side gives 1 but the right side gives 2"
+        "Step 2 (line 4) does not follow: from a to b; with D = 1 this line gives 1 but the previous line gives 2"
         in text
     )
     assert "Step 3 could not be decided" in text and "Step 1" not in text

@@ -104,6 +104,17 @@ def test_page_is_self_contained_and_script_free(tmp_path):
     assert page.count("<math") == 1 and "<svg" in page
 
 
+def test_steps_page_shows_the_chain_and_flags_the_bad_step(tmp_path):
+    target = r"\log\left|\det\frac{\partial \mathbf{y}}{\partial \mathbf{x}}\right|"
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "d.md").write_text(f"$${target} = {WRONG} = {RIGHT}$$")
+    grade(PROBLEM, subs, tmp_path / "r.jsonl", steps=True, html=tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("<math") == 3 and page.count("<mo>=</mo><mrow>") == 2
+    assert page.count('<li class="bad">step') == 2 and "invalid" in page
+
+
 # --- in the browser ---------------------------------------------------------------------------
 
 

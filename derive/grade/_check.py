@@ -96,7 +96,7 @@ def _readable(expr: Any) -> Any:
     return expr.xreplace(swap) if swap else expr
 
 
-def _mathml(expr: Any) -> str | None:
+def _mathml(expr: Any, prefix: str = "") -> str | None:
     from sympy.printing.mathml import mathml
 
     try:
@@ -105,23 +105,31 @@ def _mathml(expr: Any) -> str | None:
         return None
     if len(body) > MAX_MATHML:
         return None
-    return f'<math display="block">{body}</math>'
+    return f'<math display="block">{prefix}{body}</math>'
 
 
 def render_math(problem_id: str, text: str, mode: str) -> list[str]:
-    """MathML (Core, presentation) of the parsed answer, or of each line of a derivation; [] if unreadable."""
+    """MathML (Core, presentation) of the parsed answer, or of each line of a derivation; [] if unreadable.
+
+    The lines of a derivation are shown as a chain (``= E_k``); the problem's own quantity
+    (``log|det dy/dx|``) is shown by its name.
+    """
+    import sympy as sp
+
     from derive.latex import parse_derivation, parse_expression
     from derive.problems import get_problem
 
-    notation = get_problem(problem_id).notation
+    problem = get_problem(problem_id)
     try:
         if mode == "steps":
-            lines = [line.expr for line in parse_derivation(text, notation).lines]
+            lines = [line.expr for line in parse_derivation(text, problem.notation).lines]
         else:
-            lines = [parse_expression(text, notation).expr]
+            lines = [parse_expression(text, problem.notation).expr]
     except DeriveError:
         return []
-    return [m for m in map(_mathml, lines) if m is not None]
+    named = {problem.target: sp.Symbol(str(problem.target))}
+    shown = (_mathml(e.xreplace(named), "<mo>=</mo>" if k else "") for k, e in enumerate(lines))
+    return [m for m in shown if m is not None]
 
 
 def grade_one(problem_id: str, text: str, mode: str, render: bool = True) -> dict[str, Any]:

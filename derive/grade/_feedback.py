@@ -17,7 +17,10 @@ from typing import Any
 
 __all__ = ["answer_feedback", "counterexample_in_words", "steps_feedback"]
 
-_VALUES = ("answer", "reference", "difference", "digits", "lhs", "rhs", "before", "after")
+#: Keys of a counterexample that are values, not the point: (this side, the other side, ...).
+_MINE = ("answer", "this line", "lhs", "after")
+_THEIRS = ("reference", "previous line", "rhs", "before")
+_VALUES = (*_MINE, *_THEIRS, "difference", "digits")
 MAX_CHARS = 2000
 
 
@@ -43,8 +46,8 @@ def counterexample_in_words(
     if not ce:
         return ""
     point = ", ".join(f"{k} = {_short(v)}" for k, v in ce.items() if k not in _VALUES)
-    left = next((ce[k] for k in ("answer", "lhs", "before") if k in ce), None)
-    right = next((ce[k] for k in ("reference", "rhs", "after") if k in ce), None)
+    left = next((ce[k] for k in _MINE if k in ce), None)
+    right = next((ce[k] for k in _THEIRS if k in ce), None)
     words = f"with {point}" if point else "at the point found"
     if left is not None and right is not None:
         words += f" {mine} gives {_short(left)} but {theirs} gives {_short(right)}"
@@ -96,7 +99,7 @@ def steps_feedback(result: dict[str, Any]) -> str:
         move = f"from {step.get('from', '')} to {step.get('to', '')}"
         if status == "invalid":
             words = counterexample_in_words(
-                step.get("counterexample"), mine="the left side", theirs="the right side"
+                step.get("counterexample"), mine="this line", theirs="the previous line"
             )
             slip = f" It looks like {step['slip']}." if step.get("slip") else ""
             parts.append(f"{where} does not follow: {move}; {words or step.get('message', '')}.{slip}")
