@@ -103,8 +103,9 @@ def recheck(
         b, a = _concrete(before, sizes), _concrete(after, sizes)
     except Exception as exc:  # SymPy could not write the sums out: refuse rather than guess
         return f"could not write the sums out ({type(exc).__name__})"
-    for atom in value_atoms(b, a) - set(sizes):
-        if _is_defined(atom, definitions) and _key(atom, point) in point:
+    used = {atom for atom in value_atoms(b, a) - set(sizes) if _is_defined(atom, definitions)}
+    for atom in used:
+        if _key(atom, point) in point:
             return f"the point assigns {_key(atom, point)} independently of its definition"
     b, a = apply_definitions(b, definitions).doit(), apply_definitions(a, definitions).doit()
     values: dict[sp.Basic, sp.Expr] = {}
@@ -131,7 +132,7 @@ def recheck(
     scale = max(1, abs(vb))
     if va.is_real and abs(va - vb) <= _TOLERANCE * scale:
         return "the two sides agree at the reported point"
-    for name, shown in defined_values(definitions, sizes, values, point).items():
+    for name, shown in defined_values(definitions, sizes, values, point, used).items():
         completed.setdefault(name, shown)
     return None
 
@@ -141,9 +142,11 @@ def defined_values(
     sizes: Mapping[sp.Symbol, int],
     values: Mapping[sp.Basic, sp.Expr],
     point: Mapping[str, Any] | None = None,
+    used: set[sp.Basic] | None = None,
 ) -> dict[str, str]:
     r"""The values the definitions give at the point (``z[0,1]`` from :math:`\mu, \sigma, \epsilon`).
 
+    Only for the defined atoms in ``used`` (the ones the lines mention), when given.
     An atom of a definition that neither side uses any more (it cancelled) takes its value from
     ``point`` or, failing that, 1 — and is reported too, so the point is complete.
     """
@@ -159,11 +162,13 @@ def defined_values(
             instance = value.xreplace({variables[0]: sp.Integer(k)})
             if not value_atoms(instance) & set(values):
                 continue  # this component plays no part in the step
+            atom = key.xreplace({variables[0]: sp.Integer(k)})
+            if used is not None and atom not in used:
+                continue
             given = dict(values)
-            for atom in value_atoms(instance) - set(values):
-                found = lookup(point or {}, atom)
-                given[atom] = sp.Rational(str(found)) if found is not None else sp.Integer(1)
-                out[_key(atom, point)] = str(given[atom])
-            name = _key(key.xreplace({variables[0]: sp.Integer(k)}))
-            out[name] = str(sp.N(instance.xreplace(given), 30))
+            for extra in value_atoms(instance) - set(values):
+                found = lookup(point or {}, extra)
+                given[extra] = sp.Rational(str(found)) if found is not None else sp.Integer(1)
+                out[_key(extra, point)] = str(given[extra])
+            out[_key(atom)] = str(sp.N(instance.xreplace(given), 30))
     return out
