@@ -263,3 +263,22 @@ def test_run_pooled_outside_the_main_thread_forks_per_call():
     worker.start()
     worker.join()
     assert len(set(pids)) == 2 and os.getpid() not in pids
+
+
+def test_pool_verdicts_equal_one_shot_verdicts_on_the_answer_corpus():
+    import tomllib
+    from pathlib import Path
+
+    from derive.check import check_answer_unlimited
+
+    cases = []
+    for path in sorted((Path(__file__).parent / "corpus").glob("*.toml")):
+        data = tomllib.loads(path.read_text())
+        cases += [(data["problem"], a["latex"]) for a in data["answer"][::4]]
+    for problem in {p for p, _ in cases}:
+        check_answer_unlimited(problem, "0")  # warm the parent, as check_answer and grade do
+    one_shot = [run_limited(check_answer_unlimited, p, latex).status for p, latex in cases]
+    with WorkerPool(2) as pool:
+        items = [(k, (p, latex)) for k, (p, latex) in enumerate(cases)]
+        pooled = {r.key: r.get().status for r in pool.imap_unordered(check_answer_unlimited, items)}
+    assert [pooled[k] for k in range(len(cases))] == one_shot
