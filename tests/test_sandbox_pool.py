@@ -32,6 +32,10 @@ def _allocate() -> int:
     return len(bytearray(8 * 2**30))
 
 
+def _allocate_mb(mb: int) -> int:
+    return len(bytearray(mb * 2**20))  # allocated in the worker, released when it returns
+
+
 def _raise(exc: BaseException) -> None:
     raise exc
 
@@ -159,7 +163,7 @@ def test_memory_limit_is_a_resource_limit_and_the_worker_is_replaced():
 def test_memory_budget_is_per_request_not_cumulative():
     with WorkerPool(1, memory_mb=300) as pool:
         for _ in range(5):
-            assert pool.run(len, bytearray(200 * 2**20)) == 200 * 2**20
+            assert pool.run(_allocate_mb, 200) == 200 * 2**20
 
 
 def test_crash_is_a_memory_limit_and_others_are_unaffected():
