@@ -161,9 +161,18 @@ def test_memory_limit_is_a_resource_limit_and_the_worker_is_replaced():
 
 
 def test_memory_budget_is_per_request_not_cumulative():
-    with WorkerPool(1, memory_mb=300) as pool:
-        for _ in range(5):
-            assert pool.run(_allocate_mb, 200) == 200 * 2**20
+    # Each request keeps 100 MiB alive in the worker (like a cache): 400 MiB in all, while each
+    # request may use 150 MiB beyond the worker's size at its start — as run_limited's child may.
+    with WorkerPool(1, memory_mb=150, max_growth_mb=10_000) as pool:
+        pids = {pool.run(_grow_pid, 100) for _ in range(4)}
+        assert len(pids) == 1
+        with pytest.raises(ResourceLimitError):
+            pool.run(_allocate_mb, 400)
+
+
+def _grow_pid(mb: int) -> int:
+    _grow(mb)
+    return os.getpid()
 
 
 def test_crash_is_a_memory_limit_and_others_are_unaffected():
