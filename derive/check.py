@@ -111,8 +111,12 @@ def _reference(problem_id: str) -> sp.Expr:
 
 
 def _exempt_lhs(problem: Problem, lhs: sp.Expr) -> bool:
-    """A left-hand side that only names the answer: the problem's quantity or a bare symbol (``y = ...``)."""
-    return bool(lhs == problem.target or isinstance(lhs, sp.Symbol))
+    """A left-hand side that only names the answer: the problem's quantity or a new symbol (``y = ...``).
+
+    A symbol of the problem (``D = ...``) is a claim like any other member, so it is checked.
+    """
+    known = {*problem.notation.scalars.values(), *(r[0] for r in problem.notation.index_ranges.values())}
+    return bool(lhs == problem.target or (isinstance(lhs, sp.Symbol) and lhs not in known))
 
 
 def _refused(problem: Problem, member: sp.Expr, reference: sp.Expr, cex: dict[str, Any]) -> str | None:

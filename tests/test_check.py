@@ -118,7 +118,10 @@ def assert_counterexample_holds(problem_id: str, latex: str, cex: dict[str, Any]
     reference = evaluate_at(problem.reference(), problem_id, cex)
     members = [line.expr for line in parse_derivation(latex, problem.notation).lines]
     if len(members) > 1:  # a chain: some member other than a naming left-hand side differs here
-        named = members[0] == problem.target or isinstance(members[0], sp.Symbol)
+        known = {*problem.notation.scalars.values(), *(r[0] for r in problem.notation.index_ranges.values())}
+        named = members[0] == problem.target or (
+            isinstance(members[0], sp.Symbol) and members[0] not in known
+        )
         candidates = [m for m in members[1 if named else 0 :] if not m.has(problem.target)]
         values = [evaluate_at(m, problem_id, cex) for m in candidates]
         gaps = [sp.Abs(v - reference) for v in values if v.is_real]

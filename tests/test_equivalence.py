@@ -11,7 +11,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derive.equivalence import Domain, SizeVar, Verdict, _decide, decide
+from derive.equivalence import Domain, SizeVar, Verdict, _decide, atom_label, decide
 from derive.equivalence._search import Search
 from derive.results import batchnorm_logdet, iaf_log_q
 from derive.symbols import D, T, bn_eps, bn_std, epsilon, i, j, sigma, t
@@ -26,9 +26,7 @@ S = sp.Sum
 
 
 def _label(atom: sp.Expr) -> str:
-    if isinstance(atom, sp.Indexed):
-        return f"{atom.base.label}[{','.join(str(x) for x in atom.indices)}]"
-    return str(atom)
+    return atom_label(atom)  # the counterexample's documented spelling (sigma~[1] for \tilde\sigma_1)
 
 
 def reevaluate(expr: sp.Expr, cex: dict, digits: int = 60) -> sp.Expr:

@@ -43,6 +43,8 @@ __all__ = ["STEP_MEMORY_MB", "STEP_TIMEOUT", "check_steps", "check_steps_unlimit
 #: Per-step limits (each step is one sandboxed child).
 STEP_TIMEOUT = 10.0
 STEP_MEMORY_MB = 2048
+#: At most this many steps are checked per file (the rest are reported as skipped, in a warning).
+MAX_STEPS = 200
 #: Budget of candidate checks when naming a slip.
 MAX_SLIP_PROOFS = 6
 
@@ -270,6 +272,9 @@ def _run(problem_id: str, text: str, runner: Runner, timeout: float, memory_mb: 
         if members and members[0].expr == problem.target:
             main = members
         for prev, cur in itertools.pairwise(members):
+            if len(steps) >= MAX_STEPS:
+                warnings.append(f"only the first {MAX_STEPS} steps were checked")
+                break
             texts = prev.latex + " " + cur.latex
             base = StepResult(
                 len(steps) + 1,

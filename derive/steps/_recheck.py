@@ -26,7 +26,7 @@ from typing import Any
 
 import sympy as sp
 
-from derive.equivalence import _evaluate
+from derive.equivalence import atom_label
 from derive.equivalence._rewrite import apply_definitions
 
 __all__ = ["defined_values", "lookup", "recheck", "value_atoms"]
@@ -37,9 +37,7 @@ _TOLERANCE = sp.Rational(1, 10**40)
 
 def _labels(atom: sp.Basic) -> list[str]:
     """The spellings a counterexample may use for ``atom`` (the engine's label first)."""
-    plain = str(atom).replace(" ", "")
-    label = getattr(_evaluate, "atom_label", None)
-    return [str(label(atom)), plain] if label is not None else [plain]
+    return [atom_label(atom), str(atom).replace(" ", "")]
 
 
 def _key(atom: sp.Basic, point: Mapping[str, Any] | None = None) -> str:
