@@ -14,12 +14,20 @@ implicit multiplication, decimals (exact), fonts and accents (``\mathbf{z}`` -> 
 delimiters (prose around them is ignored), Unicode Greek letters and ``∑ ∏ √ ∞ · × −``,
 ``=`` chains and ``aligned``/``align*``/``equation`` rows with annotations, and the notation's
 named quantities (``\log q(\mathbf{z}_0|\mathbf{x})``, ``\log\det|dz_t/dz_{t-1}|``).
+Upright names (``\mathrm{log}``, ``\operatorname{ln}``, ``\operatorname{det}``) are the functions,
+and an unknown multi-letter one is an error, never a product of letters; ``\tag{}``/``\label{}``
+are dropped; ``&&`` and ``\dots\text{}`` start a row's justification.
 
 Reading rules worth knowing: an undelimited function argument is the product that follows
 (``\log 2\pi x`` = ``log(2*pi*x)``) while a delimited one stands alone (``\log(2\pi) x``); a sum
 without parentheses extends over later terms that still use its index, with a warning (the
 *sum-extension rule*, see ``_rewrite``); ``name(a|b)`` or ``name(a, b)`` is a function
-application and must be a named quantity, while ``c(x)`` is a product.
+application and must be a named quantity, while ``c(x)`` is a product. Lenient readings, each
+with a warning: inside a sum over the dimension index, a vector symbol stands for its component
+(``\mathbf{z}_0`` is :math:`z_{0,i}`); ``\frac{\partial}{\partial x} f`` differentiates; ``\det(v)``
+of an expression in the problem's vectors is the determinant of the diagonal matrix, the product
+of its components (a feature-by-feature map). Errors with the column: ``&`` inside parentheses,
+braces or ``\left...\right``, and an environment without its ``\end``.
 
 >>> from derive.symbols import D, T, i, t, sigma
 >>> n = Notation(scalars={"D": D, "T": T}, indexed={r"\sigma": sigma},

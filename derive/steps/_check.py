@@ -191,21 +191,26 @@ def decide_step(problem_id: str, before: sp.Expr, after: sp.Expr, texts: str = "
     for key, value in completed.items():
         cex.setdefault(key, value)
     cex["this line"], cex["previous line"] = found.get("answer"), found.get("reference")
-    difference = _pretty_difference(
-        prepare(a, dict(domain.definitions)) - prepare(b, dict(domain.definitions))
-    )
+    raw_difference = prepare(a, dict(domain.definitions)) - prepare(b, dict(domain.definitions))
+    try:
+        difference = _pretty_difference(raw_difference)
+    except Exception:  # presentation only: the verdict stands, the difference is shown as it is
+        difference = raw_difference
     out.update(status="invalid", counterexample=cex, difference=latex(difference))
+    adds = f"this line does not follow: it adds ${latex(difference)}$"
+    out["message"] = adds
     forward = _forward(problem)
     t, big_t = _step_index(problem) or (sp.Symbol("t", integer=True), sp.Symbol("T"))
     if forward is not None:  # the lemma's own step index, whatever its assumptions
         t = next((s for s in forward.free_symbols if isinstance(s, sp.Symbol) and s.name == t.name), t)
     size = problem.domain.sizes[0].symbol
-    slip = _name_slip(b, a, domain, cex, catalogue(forward, t, big_t, size), texts)
+    try:
+        slip = _name_slip(b, a, domain, cex, catalogue(forward, t, big_t, size), texts)
+    except Exception:  # naming is a diagnosis on top of a confirmed verdict; never lose the verdict
+        slip = None
     if slip is not None:
         out["slip"], detail = slip
-        out["message"] = f"this line does not follow: {detail}"
-    else:
-        out["message"] = f"this line does not follow: it adds ${latex(difference)}$"
+        out["message"] = f"{adds}: {detail}"
     return out
 
 
