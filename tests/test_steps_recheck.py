@@ -58,3 +58,10 @@ def test_a_free_step_index_must_lie_in_one_to_t() -> None:
     point = {"D": 1, "T": 1, "t": 2, "sigma[2,1]": "3"}
     refused = recheck(before, -before, point, {}, {**MIN, t: 1}, (t, T))
     assert refused is not None and "not a step" in refused
+
+
+def test_a_free_feature_index_must_lie_in_one_to_d() -> None:
+    before = sp.log(sigma[0, i])
+    point = {"D": 1, "i": 2, "sigma[0,2]": "3"}
+    refused = recheck(before, -before, point, {}, {**MIN, i: 1}, uppers={"i": D})
+    assert refused is not None and "beyond its range" in refused

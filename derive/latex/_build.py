@@ -291,8 +291,10 @@ class Builder:
                 r"\det is only meaningful inside a named quantity of this problem", node, UnknownQuantity
             )
         var, low, high = dimension
-        if var in self.bound.values():
-            var = sympy.Symbol("k", integer=True)
+        taken = {self.notation.canonical(n.var) for n in A.walk(node.arg) if isinstance(n, A.BigOp)}
+        taken |= {s.name for s in self.bound.values()}
+        if var.name in taken:  # a sum inside (or around) binds the letter: use one nothing binds
+            var = sympy.Symbol(next(c for c in "jklmnpqrs" if c not in taken), integer=True)
         self.sums.append((var, high, r"inside \det"))
         try:
             component = self.build(node.arg)

@@ -178,7 +178,8 @@ def decide_step(problem_id: str, before: sp.Expr, after: sp.Expr, texts: str = "
     cex = dict(verdict.counterexample or {})
     minimums = {s.symbol: s.minimum for s in domain.sizes}
     completed: dict[str, str] = {}
-    refused = recheck(b, a, cex, domain.definitions, minimums, _step_index(problem), completed)
+    uppers = {sym.name: hi for sym, _, hi in problem.notation.index_ranges.values()}
+    refused = recheck(b, a, cex, domain.definitions, minimums, _step_index(problem), completed, uppers)
     if refused is not None:
         out.update(
             status="undecided",

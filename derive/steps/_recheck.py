@@ -76,13 +76,16 @@ def recheck(
     minimums: Mapping[sp.Symbol, int],
     step_index: tuple[sp.Symbol, sp.Symbol] | None = None,
     completed: dict[str, str] | None = None,
+    uppers: Mapping[str, sp.Expr] | None = None,
 ) -> str | None:
     r"""``None`` if ``before != after`` at ``point`` (a confirmed counterexample), else why it is refused.
 
     ``completed`` (if given) receives the values the point leaves implicit: atoms the engine's
     form cancelled (set to 1 and checked) and atoms computed from their definitions.
 
-    ``minimums`` gives each size symbol its least value; ``step_index`` ``(t, T)`` asks for
+    ``uppers`` maps a free index's name to its upper bound (``i`` to ``D``): the point must
+    respect it when it gives the bound's sizes. ``minimums`` gives each size symbol its least
+    value; ``step_index`` ``(t, T)`` asks for
     ``1 <= t <= T`` when both appear in the point.
     """
     completed = {} if completed is None else completed
@@ -97,6 +100,12 @@ def recheck(
         t, big_t = step_index
         if str(t) in point and str(big_t) in point and not 1 <= int(point[str(t)]) <= int(point[str(big_t)]):
             return f"{t} = {point[str(t)]} is not a step of 1..{big_t} = {point[str(big_t)]}"
+    for name, upper in (uppers or {}).items():
+        names = {str(x) for x in upper.free_symbols}
+        if name in point and names <= set(point):
+            bound = upper.xreplace({x: sp.Integer(int(point[str(x)])) for x in upper.free_symbols})
+            if int(point[name]) > bound:
+                return f"{name} = {point[name]} is beyond its range (at most {upper} = {bound})"
     try:
         b, a = _concrete(before, sizes), _concrete(after, sizes)
     except Exception as exc:  # SymPy could not write the sums out: refuse rather than guess
