@@ -80,3 +80,14 @@ def test_a_relation_display_is_skipped_and_a_broken_one_is_an_error() -> None:
     skipped, broken = read_chains(r"$$y \mapsto x$$ $$\frac{1}{$$", NOTATION)
     assert skipped.skipped and not skipped.members
     assert broken.error is not None and broken.error.column is not None
+
+
+def test_one_broken_row_costs_only_its_own_steps() -> None:
+    text = (
+        "\\begin{aligned} \\epsilon_1 &= 2\\epsilon_1 - \\epsilon_1 \\\\ &= \\frac{1}{ \\\\ "
+        "&= 3\\epsilon_1 - 2\\epsilon_1 \\\\ &= \\epsilon_1 \\end{aligned}"
+    )
+    first, broken, rest = read_chains(text, NOTATION)
+    assert len(first.members) == 2
+    assert broken.error is not None and not broken.members
+    assert len(rest.members) == 2  # the rows after the broken one are still a chain

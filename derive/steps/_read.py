@@ -128,8 +128,85 @@ def _continues(text: str) -> int:
     return m.end() if m else -1
 
 
+_NEW_ROW = re.compile(r"\s*&\s*=")
+
+
+def _rows(block: str) -> list[tuple[int, int]]:
+    r"""``(start, end)`` of each top-level row of a block (cut at ``\\`` outside braces)."""
+    out, depth, start, k = [], 0, 0, 0
+    while k < len(block):
+        c = block[k]
+        if c == "\\" and block.startswith("\\\\", k) and (depth == 0 or _NEW_ROW.match(block, k + 2)):
+            out.append((start, k))
+            start, k, depth = k + 2, k + 2, 0
+            continue
+        if c == "\\":
+            k += 2
+            continue
+        depth += (c == "{") - (c == "}")
+        k += 1
+    out.append((start, len(block)))
+    return [(a, b) for a, b in out if block[a:b].strip()]
+
+
+_ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{[a-zA-Z*]+\}")
+
+
+def _members(body: str, text: str, start_offset: int, notation: Notation) -> list[Member]:
+    """The members of one parsed chain (``body`` keeps the display's offsets)."""
+    derivation = parse_derivation(body, notation)
+    lines = derivation.lines
+    members: list[Member] = []
+    for k, line in enumerate(lines):
+        start = line.column - 1
+        end = lines[k + 1].column - 1 if k + 1 < len(lines) else len(body)
+        note = line.annotation
+        if _NUMBER_LABEL.match(note or ""):
+            note = ""
+        note = note or _comment(body, start, end)
+        members.append(
+            Member(
+                line.expr,
+                _source(body, start, end),
+                note,
+                _line_of(text, start_offset + start),
+                _own_warnings(body, start, end, notation, derivation.warnings if k == 0 else ()),
+            )
+        )
+    return members
+
+
+def _error_chain(err: ParseError, block: str, text: str, start_offset: int, source: str) -> Chain:
+    column = (err.column or 1) - 1
+    return Chain((), err, _line_of(text, start_offset + column), " ".join(source.split())[:200])
+
+
+def _row_by_row(block: str, text: str, start_offset: int, notation: Notation) -> list[Chain]:
+    """A block that does not parse as a whole, read one row at a time: a broken row breaks the
+    chain there (a parse-error step) and the rows after it are still checked."""
+    pieces: list[Chain] = []
+    for a, b in _rows(block):
+        row = _ENVIRONMENT.sub(lambda m: " " * len(m.group(0)), block[a:b])
+        masked = " " * a + row + " " * (len(block) - b)
+        cont = _continues(masked)
+        body = masked if cont < 0 else " " * cont + masked[cont:]
+        try:
+            members = _members(body, text, start_offset, notation)
+        except ParseError as err:
+            pieces.append(_error_chain(err, block, text, start_offset, row))
+            continue
+        if cont >= 0 and pieces and pieces[-1].members:
+            pieces[-1] = Chain(pieces[-1].members + tuple(members))
+        else:
+            pieces.append(Chain(tuple(members)))
+    return pieces
+
+
 def read_chains(text: str, notation: Notation) -> list[Chain]:
-    r"""Parse every display of ``text`` into chains of :class:`Member` s (continuations merged)."""
+    r"""Parse every display of ``text`` into chains of :class:`Member` s (continuations merged).
+
+    A block that fails as a whole is read row by row, so one broken row costs its own steps only.
+    """
     chains: list[Chain] = []
     for display in displays(text):
         block = display.text
@@ -138,40 +215,20 @@ def read_chains(text: str, notation: Notation) -> list[Chain]:
         if not body.strip():
             continue
         try:
-            derivation = parse_derivation(body, notation)
+            members = _members(body, text, display.start, notation)
         except ParseError as err:
-            column = (err.column or 1) - 1
-            at = _line_of(text, display.start + column)
             if "only '=' chains are supported" in str(err):  # a definition such as y \mapsto ...: not a step
+                at = _line_of(text, display.start + (err.column or 1) - 1)
                 chains.append(Chain((), skipped=f"line {at}: a display that is not an '=' chain was skipped"))
-                continue
-            chains.append(
-                Chain(
-                    (),
-                    err,
-                    _line_of(text, display.start + column),
-                    " ".join(block.split())[:200],
-                )
-            )
+            elif len(_rows(block)) > 1:
+                pieces = _row_by_row(block, text, display.start, notation)
+                if cont >= 0 and chains and chains[-1].members and pieces and pieces[0].members:
+                    chains[-1] = Chain(chains[-1].members + pieces[0].members)
+                    pieces = pieces[1:]
+                chains += pieces
+            else:
+                chains.append(_error_chain(err, block, text, display.start, block))
             continue
-        lines = derivation.lines
-        members: list[Member] = []
-        for k, line in enumerate(lines):
-            start = line.column - 1
-            end = lines[k + 1].column - 1 if k + 1 < len(lines) else len(body)
-            note = line.annotation
-            if _NUMBER_LABEL.match(note or ""):
-                note = ""
-            note = note or _comment(body, start, end)
-            members.append(
-                Member(
-                    line.expr,
-                    _source(body, start, end),
-                    note,
-                    _line_of(text, display.start + start),
-                    _own_warnings(body, start, end, notation, derivation.warnings if k == 0 else ()),
-                )
-            )
         if cont >= 0 and chains and chains[-1].members:
             chains[-1] = Chain(chains[-1].members + tuple(members))
         else:
