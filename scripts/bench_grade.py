@@ -1,8 +1,12 @@
 r"""Benchmark ``derive grade``: a class of typical submissions, as ratios measured in the same run.
 
-Builds ``--n`` submissions (default 1000) by cycling the answers of the checker's corpus
-(``tests/corpus/<problem>.toml``: right answers, wrong ones, parse errors — the mix a class
-hands in), each text made unique by trailing spaces so no cache keyed on the text helps. Then:
+Builds ``--n`` submissions (default 1000) from the checker's corpus (``tests/corpus/<problem>.toml``),
+each text made unique by trailing spaces so no cache keyed on the text (nor the run's
+de-duplication of identical texts) helps. ``--mix typical`` (default, batchnorm-logdet): what a
+class hands in — 60 % right answers in their common spellings, 30 % the common mistakes (missing
+1/2, wrong sign, epsilon dropped, log of the sum, ...), 10 % LaTeX slips; ``--mix corpus``: the
+whole corpus cycled, edge cases included (answers off by 10^-60, which take the checker 1-2 s
+each to leave undecided). Then:
 
 1. ``derive grade PROBLEM DIR --out R --jobs 2`` (a CLI subprocess, start-up included); target:
    under 20 s for 1000 submissions;
@@ -14,7 +18,7 @@ hands in), each text made unique by trailing spaces so no cache keyed on the tex
 4. diagnostic: the same answers through one forked child each (``run_limited``, what
    ``check_answer`` did) and through one persistent pool worker (``WorkerPool``), in process.
 
-Usage: ``python scripts/bench_grade.py [--n N] [--problem ID] [--cli-sample K]``. Prints the
+Usage: ``python scripts/bench_grade.py [--n N] [--problem ID] [--mix typical|corpus] [--cli-sample K]``. Prints the
 ratios and PASS/MISS per target; always exits 0 (speed is reported, never asserted in tests).
 """
 
@@ -45,12 +49,33 @@ def answers(problem: str) -> list[str]:
         return [a["latex"] for a in tomllib.load(fh)["answer"]]
 
 
-def make_class(directory: Path, problem: str, n: int) -> list[Path]:
+#: Corpus indices of common answers (batchnorm-logdet): right spellings, usual mistakes, LaTeX slips.
+TYPICAL = {
+    "right": [0, 1, 2, 5, 6, 11, 16, 17, 18, 20],
+    "wrong": [33, 34, 35, 37, 40, 45, 47, 49, 50, 51],
+    "slip": [59, 60, 65, 69],
+}
+SHARES = {"right": 6, "wrong": 3, "slip": 1}
+
+
+def pick(problem: str, mix: str) -> list[str]:
+    """One cycle of answers: the whole corpus, or the typical mix in its shares."""
     corpus = answers(problem)
+    if mix == "corpus" or problem != "batchnorm-logdet":
+        return corpus
+    cycle = []
+    for kind, share in SHARES.items():
+        chosen = [corpus[k] for k in TYPICAL[kind]]
+        cycle += (chosen * (share * 10 // len(chosen) + 1))[: share * 10]
+    return cycle
+
+
+def make_class(directory: Path, problem: str, n: int, mix: str) -> list[Path]:
+    cycle = pick(problem, mix)
     paths = []
     for k in range(n):
         path = directory / f"s{k:05d}.tex"
-        path.write_text(corpus[k % len(corpus)] + " " * (k // len(corpus)))
+        path.write_text(cycle[k % len(cycle)] + " " * (1 + k // len(cycle)))
         paths.append(path)
     return paths
 
@@ -104,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="submissions (default 1000)")
     parser.add_argument("--problem", default="batchnorm-logdet", choices=sorted(CORPUS))
+    parser.add_argument("--mix", choices=("typical", "corpus"), default="typical", help="see above")
     parser.add_argument(
         "--cli-sample", type=int, default=10, help="submissions checked one by one (default 10)"
     )
@@ -112,10 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
         subs = Path(tmp) / "subs"
         subs.mkdir()
-        paths = make_class(subs, args.problem, args.n)
-        print(
-            f"{args.n} submissions for {args.problem} (corpus of {len(answers(args.problem))} answers, cycled)"
-        )
+        paths = make_class(subs, args.problem, args.n, args.mix)
+        cycle = len(pick(args.problem, args.mix))
+        print(f"{args.n} submissions for {args.problem}, mix {args.mix!r} ({cycle} answers, cycled)")
 
         two, statuses = run_grade(args.problem, subs, Path(tmp) / "r2.jsonl", 2)
         print(
@@ -123,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         one, _ = run_grade(args.problem, subs, Path(tmp) / "r1.jsonl", 1)
         print(f"grade --jobs 1: {one:.1f} s, {args.n / one:.1f} submissions/s")
+        empty = Path(tmp) / "empty"
+        empty.mkdir()
+        startup, _ = run_grade(args.problem, empty, Path(tmp) / "r0.jsonl", 2)
+        print(f"grade on an empty directory (start-up only): {startup:.1f} s")
         per_cli = run_cli_one_by_one(args.problem, paths[: args.cli_sample])
         print(
             f"derive check one by one: {per_cli:.2f} s per submission ({args.cli_sample} timed, start-up included)"
@@ -136,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[{verdict(ratio_cli >= 5)}] throughput vs one-by-one CLI: {ratio_cli:.1f}x (target >= 5x)")
     ratio_jobs = one / two
     print(f"[{verdict(ratio_jobs >= 1.7)}] --jobs 2 vs --jobs 1: {ratio_jobs:.2f}x (target >= 1.7x)")
+    if min(one, two) > startup:
+        print(
+            f"diagnostic: --jobs 2 vs --jobs 1 without the start-up: {(one - startup) / (two - startup):.2f}x"
+        )
     print(
         f"diagnostic: fork per answer {1000 * fork_each:.1f} ms, pooled worker {1000 * pooled:.1f} ms "
         f"-> {fork_each / pooled:.1f}x ({args.diagnostic} answers, in process)"
