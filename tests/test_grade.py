@@ -269,6 +269,8 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
         (["grade", PROBLEM, "{subs}", "--out", "{subs}"], "is a directory"),
         (["grade", PROBLEM, "{subs}", "--out", "{out}", "--rubric", "{missing}"], "cannot read rubric"),
         (["grade", PROBLEM, "{subs}"], "--out"),
+        (["grade", PROBLEM, "{subs}", "--out", "{out}", "--html", "{missing}/r.html"], "cannot write"),
+        (["grade", PROBLEM, "{subs}", "--out", "{out}", "--csv", "{subs}"], "is a directory"),
     ],
     ids=[
         "unknown-problem",
@@ -278,6 +280,8 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
         "out-is-dir",
         "missing-rubric",
         "no-out",
+        "html-dir-missing",
+        "csv-is-dir",
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):

@@ -18,6 +18,7 @@ problem and mode are skipped; a changed one is re-graded and its record says so.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -159,6 +160,16 @@ def _unreadable(sub: Submission) -> dict[str, Any]:
     }
 
 
+def _check_writable(flag: str, path: Path) -> None:
+    from derive.errors import UsageError
+
+    directory = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"{flag} {path} is a directory")
+    if not directory.is_dir() or not os.access(directory, os.W_OK):
+        raise UsageError(f"{flag} {path}: cannot write in {directory}")
+
+
 def grade(
     problem_id: str,
     source: str | Path,
@@ -184,6 +195,9 @@ def grade(
     from derive.problems import get_problem
 
     get_problem(problem_id)
+    for flag, target in (("--html", html), ("--csv", csv)):
+        if target is not None:
+            _check_writable(flag, Path(target))  # fail before the work, not after it
     mode = "steps" if steps else "answer"
     rubric = rubric or Rubric.default()
     stream = stream or sys.stderr
