@@ -209,6 +209,11 @@ def _build_parser() -> argparse.ArgumentParser:
             "REPORT; re-running skips what is already graded with the same sha256."
         ),
         epilog=(
+            "default rubric (scores 0-1; manual = left blank for a grader; --rubric FILE.toml overrides\n"
+            "keys of [answer] and [steps]):\n"
+            "  answers: equivalent 1, not-equivalent 0, parse-error 0, undecided/timeout/resource-limit manual\n"
+            "  --steps: valid and reaching the reference 1, right result with invalid steps 0.5,\n"
+            "           valid steps but a wrong result 0.25, invalid and wrong 0, undecided/limits manual\n\n"
             "exit codes:\n  0  every submission is in the report\n"
             "  2  bad input or arguments\n  130  interrupted (re-run the same command to resume)"
         ),
@@ -231,9 +236,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--memory", type=int, default=2048, metavar="MB", help="memory limit per submission (default 2048)"
     )
     gr.add_argument("--steps", action="store_true", help="submissions are derivations: check every step")
-    gr.add_argument(
-        "--rubric", metavar="FILE", help="TOML rubric for the scores (default: see derive.grade._rubric)"
-    )
+    gr.add_argument("--rubric", metavar="FILE", help="TOML rubric for the scores (default below)")
     gr.add_argument(
         "--format",
         choices=("dir", "csv", "prairielearn", "moodle", "canvas"),
