@@ -59,6 +59,12 @@ def test_no_candidate_equals_the_unchanged_line(rule: Slip, before: sp.Expr, aft
     assert not any(_proved(before, candidate) for candidate, _ in rule.candidates(before, after))
 
 
+def test_a_lost_half_needs_a_half_to_lose() -> None:
+    rule = Factor(sp.Integer(2), "factor-half", "lost a factor 1/2", sp.Rational(1, 2))
+    before = sp.log(sigma[0, 1]) + epsilon[1] ** 2
+    assert not any(_proved(2 * before, c) for c, _ in rule.candidates(before, 2 * before))
+
+
 def test_additive_terms_look_through_sums() -> None:
     e = S(epsilon[i] ** 2 + sp.log(sigma[0, i]), (i, 1, D)) + 1
     terms = additive_terms(e)

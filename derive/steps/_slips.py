@@ -143,14 +143,25 @@ class Factor(Slip):
     factor: sp.Expr
     name: str = "factor"
     what: str = ""
+    #: Only terms that carry this factor can lose it (``1/2`` for a lost ½, ``D`` for a lost D).
+    carried: sp.Expr | None = None
 
     @property
     def description(self) -> str:  # type: ignore[override]
         return self.what
 
+    def _carries(self, term: sp.Expr) -> bool:
+        if self.carried is None:
+            return True
+        if self.carried.is_Rational:  # a 1/2 somewhere in it (a coefficient, a square root's exponent)
+            q = sp.Rational(self.carried).q
+            return any(r.q % q == 0 for r in term.atoms(sp.Rational))
+        return bool(term.has(self.carried))
+
     def candidates(self, before: sp.Expr, after: sp.Expr) -> Iterator[Candidate]:
         for term in additive_terms(before):
-            yield before + (self.factor - 1) * term, f"${latex(term)}$ {self.what}"
+            if self._carries(term):
+                yield before + (self.factor - 1) * term, f"${latex(term)}$ {self.what}"
 
 
 @dataclass(frozen=True)
@@ -194,10 +205,11 @@ def catalogue(forward: sp.Expr | None, t: sp.Symbol, big_t: sp.Symbol, size: sp.
     rules += [
         SignFlip(),
         BoundOffByOne(),
-        Factor(sp.Integer(2), "factor-half", "lost a factor 1/2"),
+        Factor(sp.Integer(2), "factor-half", "lost a factor 1/2", sp.Rational(1, 2)),
         Factor(sp.Rational(1, 2), "factor-half", "gained a factor 1/2"),
         Factor(size, "factor-D", f"gained a factor {size}"),
-        Factor(1 / size, "factor-D", f"lost a factor {size}"),
+        Factor(1 / size, "factor-D", f"lost a factor {size}", size),
+        Factor(sp.Integer(0), "term-dropped", "was dropped"),
         SigmaForSigmaSquared(),
         LogOfSumSplit(),
     ]
