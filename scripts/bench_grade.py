@@ -1,4 +1,4 @@
-r"""Benchmark ``derive grade``: a class of typical submissions, as ratios measured in the same run.
+r"""Benchmark derive grade: a class of typical submissions, as ratios measured in the same run.
 
 Builds ``--n`` submissions (default 1000) from the checker's corpus (``tests/corpus/<problem>.toml``),
 each text made unique by trailing spaces so no cache keyed on the text (nor the run's
@@ -126,10 +126,22 @@ def verdict(ok: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Benchmark 'derive grade': a class of typical submissions, as ratios measured in the same run."
+    )
     parser.add_argument("--n", type=int, default=1000, help="submissions (default 1000)")
-    parser.add_argument("--problem", default="batchnorm-logdet", choices=sorted(CORPUS))
-    parser.add_argument("--mix", choices=("typical", "corpus"), default="typical", help="see above")
+    parser.add_argument(
+        "--problem",
+        default="batchnorm-logdet",
+        choices=sorted(CORPUS),
+        help="problem id (default batchnorm-logdet)",
+    )
+    parser.add_argument(
+        "--mix",
+        choices=("typical", "corpus"),
+        default="typical",
+        help="typical: common answers in class-like shares (default); corpus: the checker's edge cases",
+    )
     parser.add_argument(
         "--cli-sample", type=int, default=10, help="submissions checked one by one (default 10)"
     )
