@@ -55,7 +55,10 @@ def iaf_step_logdet(direction: str = "forward") -> sp.Expr:
     normalizing-direction proof) — the kernel binds either to an array of shape (..., D).
     """
     if direction == "forward":
-        return iaf_general_proof().chain("IAF step lemma").result
+        from derive.derivations.iaf import T1
+
+        # The lemma is proved for a step index t >= 1 (symbol T1); kernels bind it as the canonical t.
+        return iaf_general_proof().chain("IAF step lemma").result.xreplace({T1: t})
     if direction == "inverse":
         return iaf_inverse_proof().result.xreplace({sigma[i]: sigma[t, i]})
     raise UsageError(f"direction must be 'forward' or 'inverse', got {direction!r}")
@@ -97,10 +100,15 @@ def _batchnorm_logdet(affine: bool, direction: str) -> sp.Expr:
 def batchnorm_train_logdet(unbiased: bool = False) -> sp.Expr:
     r"""Train mode, per sample n, over the batch ``x[k, i]`` (k = 1..N): the proof's result with
     :math:`v_i` and :math:`\hat y_{n,i}` replaced by their definitions."""
+    from derive.quantities import BatchHat, BatchVar
+
     proof = batchnorm_train_proof(None, None, unbiased)
     xb = sp.IndexedBase("x", real=True)
     k = sp.Symbol("k", integer=True, positive=True)
     mean = sp.Sum(xb[k, i], (k, 1, N)) / N
     var = sp.Sum((xb[k, i] - mean) ** 2, (k, 1, N)) / (N - 1 if unbiased else N)
-    v, Y = sp.IndexedBase("v", positive=True), sp.IndexedBase(r"\hat{y}", real=True)
-    return proof.result.xreplace({Y[1, i]: (xb[n, i] - mean) / sp.sqrt(var + bn_eps), v[i]: var})
+    # The theorem is computed at N in TRAIN_CHECK_SIZES (its domain); its statistics are defined for
+    # every N by the same formulas, written here with symbolic N for the kernel generator.
+    stats = {q: (xb[n, i] - mean) / sp.sqrt(var + bn_eps) for q in proof.result.atoms(BatchHat)}
+    stats.update({q: var for q in proof.result.atoms(BatchVar)})
+    return proof.result.xreplace(stats)

@@ -161,7 +161,7 @@ def test_dash_output_is_standard_output(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # a file named "-" would land here
     assert main(["prove", "batchnorm", "--format", "text", "-o", "-"]) == 0
-    assert "log|det dy/dx|" in capsys.readouterr().out
+    assert "log|det ∂y/∂x|" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
 
 
@@ -187,7 +187,7 @@ def test_overwritten_file_keeps_its_mode(tmp_path: Path) -> None:
     out.chmod(0o640)
     assert main(["prove", "batchnorm", "--format", "text", "-o", str(out)]) == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o640
-    assert "log|det dy/dx|" in out.read_text()
+    assert "log|det ∂y/∂x|" in out.read_text()
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -228,4 +228,4 @@ def test_python_dash_m() -> None:
         capture_output=True,
         text=True,
     )
-    assert run.returncode == 0 and "log|det dy/dx|" in run.stdout
+    assert run.returncode == 0 and "log|det ∂y/∂x|" in run.stdout

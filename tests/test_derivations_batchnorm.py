@@ -8,7 +8,9 @@ import sympy as sp
 
 from derive.derivations.batchnorm import batchnorm_eval_proof, batchnorm_train_proof
 from derive.layers import BatchNorm
+from derive.quantities import BatchHat, BatchVar
 from derive.symbols import D, N, bn_eps, bn_std, gamma
+from derive.symbols import i as _i
 
 
 @pytest.mark.parametrize("affine", [False, True], ids=["plain", "affine"])
@@ -48,20 +50,32 @@ def test_train_mode_per_sample_logdet_numerically() -> None:
     m, v = batch.mean(), batch.var()
     yhat = (batch[0, 0] - m) / np.sqrt(v + eps)
     proof = batchnorm_train_proof()
-    vv, Y = sp.IndexedBase("v", positive=True), sp.IndexedBase(r"\hat{y}", real=True)
-    i = sp.Symbol("i", integer=True, positive=True)
-    value = proof.result.subs({D: 1, N: 5}).doit().subs({vv[1]: v, Y[1, 1]: yhat, bn_eps: eps})
+    assert dict(proof.theorem.domain)[N] == (2, 3, 4, 5)  # claimed at the computed sizes only
+    value = proof.result.subs({D: 1, N: 5}).doit()
+    stats = {q: (v if isinstance(q, BatchVar) else yhat) for q in value.atoms(BatchVar, BatchHat)}
+    value = value.xreplace(stats).subs(bn_eps, eps)
     assert abs(float(value) - numeric) < 1e-6
-    assert i is not None
 
 
 def test_train_mode_states_the_singular_batch_jacobian() -> None:
     proof = batchnorm_train_proof()
-    kernel = next(s for s in proof.sections if "singular" in s.title).chains[0]
-    assert kernel.result == 0
+    chains = next(s for s in proof.sections if "singular" in s.title).chains
+    assert chains and all(c.result == 0 and c.theorem.closed for c in chains)
 
 
 def test_train_mode_difference_vanishes_for_large_batches() -> None:
-    diff = next(s for s in batchnorm_train_proof().sections if "Difference" in s.title).chains[0].result
-    term = diff.function if isinstance(diff, sp.Sum) else diff
-    assert sp.limit(term, N, sp.oo) == 0
+    """The per-sample result minus the eval formula at the batch statistics -> 0 as N -> oo."""
+    term = batchnorm_train_proof().result.function
+    extra = next(a for a in sp.Add.make_args(term) if a.has(BatchHat))
+    y = sp.Symbol("y", real=True)
+    assert sp.limit(extra.xreplace({q: y for q in extra.atoms(BatchHat)}), N, sp.oo) == 0
+
+
+def test_generative_direction_states_the_generative_maps_quantity() -> None:
+    """Attack 1 of issue 7: the generative theorem is about dx/dy, and its sign is +1/2 sum log."""
+    proof = batchnorm_eval_proof(None, False, "generative")
+    assert proof.statement.startswith(
+        r"\log\left|\det \frac{\partial \mathbf{x}}{\partial \mathbf{y}}\right|"
+    )
+    assert proof.result == sp.Sum(sp.log(bn_std[_i] ** 2 + bn_eps), (_i, 1, D)) / 2
+    assert proof.lhs != batchnorm_eval_proof().lhs

@@ -7,46 +7,44 @@ Kingma et al. 2016, eq. 10–11: :math:`\mathbf{z}_0 = \boldsymbol\mu_0 + \bolds
     \log q(\mathbf{z}_T|\mathbf{x}) = -\sum_{i=1}^{D}\Big(\tfrac12\log 2\pi + \tfrac12\epsilon_i^2
     + \sum_{t=0}^{T}\log\sigma_{t,i}\Big).
 
-Two proofs: :func:`iaf_general_proof` for symbolic D and T (induction on T, the triangular lemma
-checked), and :func:`iaf_concrete_proof` at concrete sizes from the layer models (per-step
-Jacobians + chain rule, never the composite), which ends by cross-checking the general result.
+Two proofs, both through the trusted kernel: :func:`iaf_general_proof` for symbolic D and T
+(induction on T; each step's log-determinant computed from the symbolic-D model), and
+:func:`iaf_concrete_proof` at concrete sizes from the layer models (per-step Jacobians and the chain
+rule, never the composite), which ends by comparing with the general theorem at those sizes.
 
 >>> proof = iaf_concrete_proof(dim=2, steps=1)
 >>> proof.result == iaf_log_q_expr(steps=1, dim=2)
 True
->>> [section.title for section in proof.sections][:3]
-['Model', 'Jacobian of the base', 'Jacobian of step 1']
+>>> sorted(a.name for a in iaf_general_proof().axioms_used())
+['change-of-variables', 'det-triangular', 'gaussian-density', 'induction']
 """
 
 from __future__ import annotations
 
-from functools import cache, partial
+from functools import cache
 from typing import Literal
 
 import sympy as sp
 
-from derive.derivations._lemmas import TRIANGULAR_LEMMA_MAX_N, product_lemma_holds, triangular_lemma_holds
 from derive.errors import UsageError
-from derive.layers import GaussianBase, IAFStableStep, IAFStep
-from derive.layers.gaussian import log_normal_pdf, log_std_normal_pdf
-from derive.layers.iaf import sigmoid
-from derive.proof import (
-    ChainBuilder,
-    Fact,
+from derive.layers.flow import IAFFlow
+from derive.layers.generic import sigmoid
+from derive.proof import kernel as K
+from derive.proof._proof import ChainBuilder, Proof, Section
+from derive.proof.checks import (
+    ChainRule,
+    ChangeOfVariables,
+    FromJacobian,
     Identity,
-    Instance,
+    Induction,
     PeelLastTerm,
-    Proof,
-    Recomputed,
-    Section,
-    SummandIdentity,
-    UsingFacts,
+    Rewrite,
+    StandardNormal,
 )
-from derive.proof.checks import Condition, is_zero
-from derive.quantities import LogAbsDetJ, LogAbsDetTotal, LogDensity, LogStdNormal
-from derive.symbols import D, T, epsilon, i, j, mu, s, sigma, t, z
+from derive.quantities import LogDetStep, LogDetTotal, LogN, LogQ, ModelAtom
+from derive.symbols import D, T, epsilon, i, s, sigma, t
 
-__all__ = ["iaf_concrete_proof", "iaf_general_proof", "iaf_log_q_expr"]
+__all__ = ["iaf_concrete_proof", "iaf_general_proof", "iaf_log_q_expr", "iaf_stable_log_q_expr"]
 
 Variant = Literal["iaf", "stable"]
 
@@ -59,15 +57,19 @@ CONVENTIONS = (
     r"$\sigma_{t,i}(z_{t-1,1:i-1}, \mathbf{h})$ evaluated along the flow."
 )
 
+#: The step index of the step lemma: t >= 1 (the base map t = 0 has its own lemma).
+T1 = sp.Symbol("t", integer=True, positive=True)
+
 
 def iaf_log_q_expr(steps: sp.Expr = T, dim: sp.Expr = D) -> sp.Expr:
-    r"""The right-hand side :math:`R(T)` as an expression (used as the induction hypothesis's form)."""
+    r"""The right-hand side :math:`R(T)` (the induction's motive; the proof certifies it)."""
     return -sp.Sum(
         sp.log(2 * sp.pi) / 2 + epsilon[i] ** 2 / 2 + sp.Sum(sp.log(sigma[t, i]), (t, 0, steps)), (i, 1, dim)
     )
 
 
-def _stable_expr(steps: int, dim: int) -> sp.Expr:
+def iaf_stable_log_q_expr(steps: sp.Expr = T, dim: sp.Expr = D) -> sp.Expr:
+    r"""The stable variant's :math:`R(T)`: :math:`\sigma_{t,i} = \operatorname{sigmoid}(s_{t,i})` for t ≥ 1."""
     return -sp.Sum(
         sp.log(2 * sp.pi) / 2
         + epsilon[i] ** 2 / 2
@@ -77,183 +79,16 @@ def _stable_expr(steps: int, dim: int) -> sp.Expr:
     )
 
 
-def _diagonal_matches(diag: tuple[sp.Expr, ...], entry: sp.Expr) -> bool:
-    return all(is_zero(d - entry.subs(i, r + 1)) is not None for r, d in enumerate(diag))
+def _step_factor(k: sp.Expr, stable: bool) -> sp.Expr:
+    return sigmoid(s[k, i]) if stable and k != 0 else sigma[k, i]
 
 
-def _triangular_condition() -> Condition:
-    return (
-        rf"lemma $\det L=\prod_k L_{{kk}}$ checked on generic triangular $n\times n$ matrices, "
-        rf"$n\le {TRIANGULAR_LEMMA_MAX_N}$",
-        triangular_lemma_holds,
-    )
-
-
-def _chain_rule_section(steps: sp.Expr, concrete: bool) -> tuple[Section, Fact]:
-    total = sp.Sum(LogAbsDetJ(t), (t, 0, steps))
-    chain = (
-        ChainBuilder(LogAbsDetTotal(steps), label="chain rule")
-        .step(
-            total.doit() if concrete else total,
-            Instance(
-                "the chain rule and det(AB) = det(A) det(B)",
-                (("det(AB) = det(A)det(B) checked on generic symbolic 3x3 matrices", product_lemma_holds),),
-            ),
-            "chain rule",
-            r"$\partial\mathbf{z}_T/\partial\boldsymbol\epsilon = J_T J_{T-1}\cdots J_0$ with "
-            r"$J_t = \partial\mathbf{z}_t/\partial\mathbf{z}_{t-1}$; the determinant of a product "
-            r"is the product of the determinants.",
-        )
-        .build()
-    )
-    return Section("Lemma (chain rule)", chains=(chain,)), Fact.of(chain, "the chain rule")
-
-
-@cache
-def iaf_concrete_proof(dim: int, steps: int, variant: Variant = "iaf") -> Proof:
-    r"""Derive :math:`\log q(\mathbf{z}_T|\mathbf{x})` at concrete D, T from the layer models."""
-    if not isinstance(dim, int) or dim < 1:
-        raise UsageError(f"--dim must be a positive integer, got {dim!r}")
-    if not isinstance(steps, int) or steps < 0:
-        raise UsageError(f"--steps must be a non-negative integer, got {steps!r}")
-    base = GaussianBase(dim)
-    layers = [base] + [
-        (IAFStep(dim, t=k) if variant == "iaf" else IAFStableStep(dim, t=k)) for k in range(1, steps + 1)
-    ]
-    jac_sections, jac_facts = [], []
-    for k, layer in enumerate(layers):
-        J = layer.jacobian()
-        diag = tuple(layer.abbreviate(d) for d in J.diagonal)
-        factor = sigma[k, i] if variant == "iaf" or k == 0 else sigmoid(s[k, i])
-        prod = sp.Product(factor, (i, 1, dim))
-        summed = sp.Sum(sp.log(prod.function), (i, 1, dim))
-        what = "diagonal" if J.structure.value == "diagonal" else "lower-triangular"
-        wrt = r"\epsilon_i" if k == 0 else f"z_{{{k - 1},i}}"
-        chain = (
-            ChainBuilder(LogAbsDetJ(k), label=f"step {k} Jacobian")
-            .step(
-                sp.log(sp.Abs(prod)),
-                Instance(
-                    "the triangular-determinant lemma",
-                    (
-                        (
-                            f"$J_{{{k}}}$ is {what}: {J.zero_entries()} entries proved zero by dependency "
-                            r"(output $i$ does not contain input $j$)",
-                            partial(lambda J: J.structure.is_triangular, J),
-                        ),
-                        (
-                            rf"diagonal recomputed by differentiation: $\partial z_{{{k},i}}/\partial "
-                            rf"{wrt}$ for $i=1..{dim}$",
-                            partial(_diagonal_matches, diag, prod.function),
-                        ),
-                        _triangular_condition(),
-                    ),
-                ),
-                "triangular Jacobian",
-                "Each output depends only on earlier inputs (autoregressive), so the Jacobian is "
-                "triangular and its determinant is the product of its diagonal.",
-            )
-            .step(
-                summed,
-                Identity(expand_sums=True),
-                "log of a product",
-                r"$\log\prod = \sum\log$ for positive factors.",
-            )
-            .build()
-        )
-        jac_sections.append(
-            Section(f"Jacobian of step {k}" if k else "Jacobian of the base", chains=(chain,))
-        )
-        jac_facts.append(Fact.of(chain, f"the step-{k} Jacobian"))
-
-    chain_sec, chain_fact = _chain_rule_section(steps, concrete=True)
-    eps = tuple(epsilon[r] for r in range(1, dim + 1))
-    gauss = sp.Sum(-sp.log(2 * sp.pi) / 2 - epsilon[i] ** 2 / 2, (i, 1, dim))
-    base_chain = (
-        ChainBuilder(LogStdNormal(), label="base density")
-        .step(
-            gauss,
-            Recomputed(
-                lambda: log_std_normal_pdf(eps), "standard normal log-density, dimension by dimension", True
-            ),
-            "standard normal",
-            r"$\boldsymbol\epsilon\sim\mathcal{N}(\mathbf{0},\mathbf{I})$.",
-        )
-        .build()
-    )
-    base_fact = Fact.of(base_chain, "the standard normal density")
-    sum_of_logdets = sp.Sum(LogAbsDetJ(t), (t, 0, steps)).doit()
-    invertible = (
-        r"each $J_t$ is triangular with a positive diagonal, so $\boldsymbol\epsilon\mapsto\mathbf{z}_T$ is a bijection",
-        lambda: all(
-            lay.jacobian().structure.is_triangular and all(d.is_positive for d in lay.jacobian().diagonal)
-            for lay in layers
-        ),
-    )
-    target = iaf_log_q_expr(steps, dim) if variant == "iaf" else _stable_expr(steps, dim)
-    expanded = gauss - sp.Add(*[f.rhs for f in jac_facts])
-    main = (
-        ChainBuilder(LogDensity(steps), label="main")
-        .step(
-            LogStdNormal() - LogAbsDetTotal(steps),
-            Instance("the change-of-variables formula", (invertible,)),
-            "change of variables",
-            r"For a bijection $\boldsymbol\epsilon\mapsto\mathbf{z}_T$: "
-            r"$q(\mathbf{z}_T|\mathbf{x}) = \mathcal{N}(\boldsymbol\epsilon)\,"
-            r"|\det\partial\mathbf{z}_T/\partial\boldsymbol\epsilon|^{-1}$.",
-        )
-        .step(LogStdNormal() - sum_of_logdets, UsingFacts((chain_fact,)), "chain rule", "Lemma (chain rule).")
-        .step(
-            expanded,
-            UsingFacts((base_fact, *jac_facts), Identity(expand_sums=True)),
-            "substitute",
-            "The base density and each step's log-determinant, derived above.",
-        )
-        .step(target, Identity(expand_sums=True), "collect", "Collect the terms under one sum over $i$.")
-        .build()
-    )
-    sections = [
-        Section(
-            "Model",
-            _model_text(dim, steps, variant),
-        ),
-        *jac_sections,
-        chain_sec,
-        Section("Base density", chains=(base_chain,)),
-        Section("Derivation", chains=(main,)),
-    ]
-    if variant == "iaf":
-        general = iaf_general_proof()
-        cross = (
-            ChainBuilder(main.result, label="cross-check")
-            .step(
-                general.result.subs({D: dim, T: steps}),
-                Identity(expand_sums=True),
-                "general theorem",
-                f"The general result (symbolic $D$, $T$) at $D={dim}$, $T={steps}$.",
-            )
-            .build()
-        )
-        sections.append(Section("Cross-check with the general theorem", chains=(cross,)))
-    title = "IAF" if variant == "iaf" else "stable (LSTM-type) IAF"
-    return Proof(
-        title=f"Density of the last iterate of {title} (D = {dim}, T = {steps})",
-        statement=rf"\log q(\mathbf{{z}}_{{{steps}}}|\mathbf{{x}}) = {sp.latex(target)}",
-        lhs=LogDensity(steps),
-        result=target,
-        sections=tuple(sections),
-        assumptions=(r"\sigma_{t,i} > 0", r"\epsilon_i \in \mathbb{R}", r"\text{autoregressive dependence}"),
-        conventions=CONVENTIONS,
-        meta={"problem": "iaf", "dim": dim, "steps": steps, "variant": variant},
-    )
-
-
-def _model_text(dim: object, steps: object, variant: Variant) -> str:
+def _model_text(dim: object, steps: object, stable: bool) -> str:
     step = (
-        r"z_{t,i} = \mu_{t,i}(z_{t-1,1:i-1},\mathbf{h}) + \sigma_{t,i}(z_{t-1,1:i-1},\mathbf{h})\, z_{t-1,i}"
-        if variant == "iaf"
-        else r"z_{t,i} = \sigma_{t,i} z_{t-1,i} + (1-\sigma_{t,i})\, m_{t,i},\quad "
+        r"z_{t,i} = \sigma_{t,i} z_{t-1,i} + (1-\sigma_{t,i})\, m_{t,i},\quad "
         r"\sigma_{t,i} = \operatorname{sigmoid}(s_{t,i}(z_{t-1,1:i-1},\mathbf{h}))"
+        if stable
+        else r"z_{t,i} = \mu_{t,i}(z_{t-1,1:i-1},\mathbf{h}) + \sigma_{t,i}(z_{t-1,1:i-1},\mathbf{h})\, z_{t-1,i}"
     )
     sizes = (
         "$D$ dimensions, $T$ IAF steps"
@@ -264,170 +99,119 @@ def _model_text(dim: object, steps: object, variant: Variant) -> str:
         sizes + " on a diagonal Gaussian base. "
         r"$z_{0,i} = \mu_{0,i} + \sigma_{0,i}\epsilon_i$ with $\boldsymbol\epsilon\sim\mathcal{N}(\mathbf{0},\mathbf{I})$ "
         r"and $\boldsymbol\mu_0,\boldsymbol\sigma_0$ from the encoder of $\mathbf{x}$; for $t\ge1$: "
-        rf"${step}$. The autoregressive functions are undefined SymPy functions of exactly these arguments."
+        rf"${step}$. The autoregressive functions are functions of exactly these arguments: the kernel "
+        r"differentiates them as such (zero with respect to $z_{t-1,j}$, $j\ge i$)."
     )
 
 
-@cache
-def iaf_general_proof() -> Proof:
-    r"""Prove :math:`\log q(\mathbf{z}_T|\mathbf{x}) = R(T)` for symbolic D and all T ≥ 0, by induction on T."""
-    n = sp.Symbol("n", integer=True, nonnegative=True)  # the induction variable
-    # Lemma: one IAF step's log-determinant, for symbolic D.
-    entry = sp.diff(
-        mu[t, i] + sigma[t, i] * z[t - 1, i], z[t - 1, j]
-    )  # mu, sigma constant in z_{t-1,j}, j >= i
-
-    def instances_hold() -> bool:
-        return all(
-            sp.expand(IAFStep(d, t=1).derived_logdet() - IAFStep(d, t=1).claimed_logdet()) == 0
-            for d in range(1, 6)
-        )
-
-    step_lemma = (
-        ChainBuilder(LogAbsDetJ(t), label="IAF step lemma")
+def _induction_proof(stable: bool) -> Proof:
+    F = ModelAtom(IAFFlow(D, stable))
+    R = iaf_stable_log_q_expr if stable else iaf_log_q_expr
+    n = sp.Symbol("n", integer=True, nonnegative=True)
+    factor = sp.log(_step_factor(T1, stable))
+    lemma = (
+        ChainBuilder(LogDetStep(F, T1), label="IAF step lemma")
         .step(
-            sp.Sum(sp.log(sigma[t, i]), (i, 1, D)),
-            Instance(
-                "the triangular-determinant lemma",
-                (
-                    (
-                        r"for $j\ge i$, $\mu_{t,i},\sigma_{t,i}$ do not depend on $z_{t-1,j}$, so "
-                        rf"$\partial z_{{t,i}}/\partial z_{{t-1,j}} = {sp.latex(entry)}$: zero above the diagonal, "
-                        r"$\sigma_{t,i}$ on it (symbolic $i$, $j$)",
-                        lambda: entry == sigma[t, i] * sp.KroneckerDelta(i, j),
-                    ),
-                    _triangular_condition(),
-                    (
-                        r"the model-level step (undefined autoregressive functions) gives the same for $D=1..5$",
-                        instances_hold,
-                    ),
-                ),
-            ),
+            sp.Sum(factor, (i, 1, D)),
+            FromJacobian(),
             "triangular Jacobian",
-            r"$J_t$ is lower triangular with diagonal $\sigma_{t,i} > 0$, so "
-            r"$\log|\det J_t| = \sum_i\log\sigma_{t,i}$ (the same argument with $t=0$ covers the base map).",
+            r"The step's Jacobian, differentiated from the model for symbolic $i, j$: zero above the "
+            r"diagonal (the autoregressive functions do not depend on $z_{t-1,j}$, $j \ge i$), so the "
+            r"determinant is the product of the diagonal.",
         )
         .build()
     )
-    step_fact = Fact.of(step_lemma, "the IAF step lemma")
-    zs = tuple(z[0, r] for r in range(1, 4))
-    gauss_ok = sp.expand(
-        log_normal_pdf(zs, tuple(mu[0, r] for r in range(1, 4)), tuple(sigma[0, r] for r in range(1, 4)))
-        - sp.Sum(
-            -sp.log(2 * sp.pi) / 2 - sp.log(sigma[0, i]) - (z[0, i] - mu[0, i]) ** 2 / (2 * sigma[0, i] ** 2),
-            (i, 1, 3),
-        ).doit()
+    base_lemma = (
+        ChainBuilder(LogDetStep(F, 0), label="base map lemma")
+        .step(
+            sp.Sum(sp.log(sigma[0, i]), (i, 1, D)),
+            FromJacobian(),
+            "diagonal Jacobian",
+            r"$z_{0,i} = \mu_{0,i}+\sigma_{0,i}\epsilon_i$: diagonal, with $\sigma_{0,i} > 0$ on it.",
+        )
+        .build()
     )
-    gaussian = sp.Sum(
-        -sp.log(2 * sp.pi) / 2 - sp.log(sigma[0, i]) - (z[0, i] - mu[0, i]) ** 2 / (2 * sigma[0, i] ** 2),
+    gauss = sp.Sum(-sp.log(2 * sp.pi) / 2 - epsilon[i] ** 2 / 2, (i, 1, D))
+    base_case = (
+        ChainBuilder(LogQ(F, 0), label="base case")
+        .step(
+            LogN(F) - LogDetStep(F, 0),
+            ChangeOfVariables(),
+            "change of variables",
+            r"$\boldsymbol\epsilon\mapsto\mathbf{z}_0$ is a bijection.",
+        )
+        .step(
+            gauss - sp.Sum(sp.log(sigma[0, i]), (i, 1, D)),
+            Rewrite((base_lemma.theorem,), StandardNormal()),
+            "base density",
+            r"$\boldsymbol\epsilon\sim\mathcal{N}(\mathbf{0},\mathbf{I})$ and the base map lemma.",
+            cite="the base map lemma",
+        )
+        .step(
+            R(0),
+            Identity(expand_sums=True),
+            "collect",
+            r"One sum over $i$; $\sum_{t=0}^{0}$ has one term"
+            + (r" and $\sum_{t=1}^{0}$ none." if stable else "."),
+        )
+        .build()
+    )
+    hypothesis = K.assume(LogQ(F, n), R(n))
+    step_n1 = K.inst(lemma.theorem, {T1: n + 1})
+    merged = -sp.Sum(
+        sp.log(2 * sp.pi) / 2
+        + epsilon[i] ** 2 / 2
+        + (
+            sp.log(sigma[0, i]) + sp.Sum(sp.log(sigmoid(s[t, i])), (t, 1, n))
+            if stable
+            else sp.Sum(sp.log(sigma[t, i]), (t, 0, n))
+        )
+        + sp.log(_step_factor(n + 1, stable)),
         (i, 1, D),
     )
-    reparam = Fact(
-        z[0, i], mu[0, i] + sigma[0, i] * epsilon[i], r"$z_{0,i} = \mu_{0,i}+\sigma_{0,i}\epsilon_i$"
-    )
-    base_case = (
-        ChainBuilder(LogDensity(0), label="base case")
-        .step(
-            gaussian,
-            Instance(
-                "the diagonal Gaussian density",
-                (
-                    (
-                        "the summand matches the model's diagonal Gaussian log-density (checked at D=3)",
-                        lambda: gauss_ok == 0,
-                    ),
-                ),
-            ),
-            "Gaussian density",
-            r"$q(\mathbf{z}_0|\mathbf{x}) = \mathcal{N}(\mathbf{z}_0;\boldsymbol\mu_0,\operatorname{diag}\boldsymbol\sigma_0^2)$.",
-        )
-        .step(
-            sp.Sum(-sp.log(2 * sp.pi) / 2 - sp.log(sigma[0, i]) - epsilon[i] ** 2 / 2, (i, 1, D)),
-            UsingFacts((reparam,), SummandIdentity()),
-            "reparameterise",
-            r"$(z_{0,i}-\mu_{0,i})/\sigma_{0,i} = \epsilon_i$.",
-        )
-        .step(
-            iaf_log_q_expr(0),
-            SummandIdentity(),
-            "collect",
-            r"Take out the minus sign; $\sum_{t=0}^{0}$ has one term.",
-        )
-        .build()
-    )
-    hypothesis = Fact(LogDensity(n), iaf_log_q_expr(n), "the induction hypothesis")
-    step_inst = step_fact.instantiate(t, n + 1)
     induction = (
-        ChainBuilder(LogDensity(n + 1), label="induction step")
+        ChainBuilder(LogQ(F, n + 1), label="induction step")
         .step(
-            LogDensity(n) - LogAbsDetJ(n + 1),
-            Instance(
-                "the change-of-variables formula",
-                (
-                    (
-                        r"$\mathbf{z}_n\mapsto\mathbf{z}_{n+1}$ is a bijection: triangular Jacobian with positive diagonal",
-                        lambda: bool(sigma[n + 1, i].is_positive),
-                    ),
-                ),
-            ),
+            LogQ(F, n) - LogDetStep(F, n + 1),
+            ChangeOfVariables(),
             "change of variables",
-            r"One more step: $q(\mathbf{z}_{n+1}|\mathbf{x}) = q(\mathbf{z}_n|\mathbf{x})\,|\det J_{n+1}|^{-1}$.",
+            r"$\mathbf{z}_n\mapsto\mathbf{z}_{n+1}$ is a bijection; the output's density subtracts its log-determinant.",
         )
         .step(
-            iaf_log_q_expr(n) - sp.Sum(sp.log(sigma[n + 1, i]), (i, 1, D)),
-            UsingFacts((hypothesis, step_inst)),
+            R(n) - sp.Sum(sp.log(_step_factor(n + 1, stable)), (i, 1, D)),
+            Rewrite((hypothesis, step_n1)),
             "hypothesis and lemma",
             "The induction hypothesis for $n$ and the IAF step lemma with $t = n+1$.",
+            cite="the induction hypothesis and the IAF step lemma (t := n+1)",
         )
+        .step(merged, Identity(), "linearity", r"Merge the two sums over $i$.")
         .step(
-            -sp.Sum(
-                sp.log(2 * sp.pi) / 2
-                + epsilon[i] ** 2 / 2
-                + sp.Sum(sp.log(sigma[t, i]), (t, 0, n))
-                + sp.log(sigma[n + 1, i]),
-                (i, 1, D),
-            ),
-            Identity(),
-            "linearity",
-            r"Merge the two sums over $i$.",
-        )
-        .step(
-            iaf_log_q_expr(n + 1),
+            R(n + 1),
             PeelLastTerm(n + 1),
             "extend the sum",
-            r"$\sum_{t=0}^{n}a_t + a_{n+1} = \sum_{t=0}^{n+1}a_t$.",
+            r"$\sum_{t}^{n}a_t + a_{n+1} = \sum_{t}^{n+1}a_t$.",
         )
         .build()
     )
     conclusion = (
-        ChainBuilder(LogDensity(T), label="conclusion")
+        ChainBuilder(LogQ(F, T), label="conclusion")
         .step(
-            iaf_log_q_expr(T),
-            Instance(
-                "induction on T",
-                (
-                    ("base case T = 0 proved above", lambda: base_case.result == iaf_log_q_expr(0)),
-                    (
-                        "induction step n -> n+1 proved above",
-                        lambda: (
-                            induction.result == iaf_log_q_expr(n + 1) and induction.lhs == LogDensity(n + 1)
-                        ),
-                    ),
-                ),
-            ),
+            R(T),
+            Induction(T, base_case.theorem, induction.theorem, n),
             "induction",
             r"The statement holds for $T=0$ and passes from $n$ to $n+1$, so it holds for every $T\ge0$.",
+            cite="the base case and the induction step above",
         )
         .build()
     )
+    title = "the stable (LSTM-type) IAF" if stable else "IAF"
     return Proof(
-        title=r"Density of the last iterate of IAF (general D and T)",
-        statement=rf"\log q(\mathbf{{z}}_T|\mathbf{{x}}) = {sp.latex(iaf_log_q_expr())}",
-        lhs=LogDensity(T),
-        result=conclusion.result,
+        title=f"Density of the last iterate of {title} (general D and T)",
+        theorem=conclusion.theorem,
         sections=(
-            Section("Model", _model_text(D, T, "iaf")),
-            Section("Lemma (one IAF step)", chains=(step_lemma,)),
+            Section("Model", _model_text(D, T, stable)),
+            Section("Lemma (one IAF step)", chains=(lemma,)),
+            Section("Lemma (the base map)", chains=(base_lemma,)),
             Section("Base case (T = 0)", chains=(base_case,)),
             Section(
                 "Induction step",
@@ -438,5 +222,133 @@ def iaf_general_proof() -> Proof:
         ),
         assumptions=(r"\sigma_{t,i} > 0", r"D \ge 1", r"T \ge 0", r"\text{autoregressive dependence}"),
         conventions=CONVENTIONS,
-        meta={"problem": "iaf", "dim": None, "steps": None, "variant": "iaf"},
+        meta={
+            "problem": "iaf-stable" if stable else "iaf",
+            "dim": None,
+            "steps": None,
+            "variant": "stable" if stable else "iaf",
+        },
+    )
+
+
+@cache
+def iaf_general_proof() -> Proof:
+    r"""Prove :math:`\log q(\mathbf{z}_T|\mathbf{x}) = R(T)` for symbolic D and all T ≥ 0, by induction on T."""
+    return _induction_proof(stable=False)
+
+
+@cache
+def iaf_stable_general_proof() -> Proof:
+    r"""Q1 for the stable step (:math:`\sigma_{t,i}=\operatorname{sigmoid}(s_{t,i})`, t ≥ 1), by its own induction."""
+    return _induction_proof(stable=True)
+
+
+@cache
+def iaf_concrete_proof(dim: int, steps: int, variant: Variant = "iaf") -> Proof:
+    r"""Derive :math:`\log q(\mathbf{z}_T|\mathbf{x})` at concrete D, T from the layer models."""
+    if not isinstance(dim, int) or isinstance(dim, bool) or dim < 1:
+        raise UsageError(f"--dim must be a positive integer, got {dim!r}")
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+        raise UsageError(f"--steps must be a non-negative integer, got {steps!r}")
+    stable = variant == "stable"
+    F = ModelAtom(IAFFlow(sp.Integer(dim), stable))
+    jac_sections, lemmas = [], []
+    for k in range(steps + 1):
+        chain = (
+            ChainBuilder(LogDetStep(F, k), label=f"step {k} Jacobian")
+            .step(
+                sp.Sum(sp.log(_step_factor(sp.Integer(k), stable)), (i, 1, dim)),
+                FromJacobian(Identity(expand_sums=True)),
+                "triangular Jacobian" if k else "diagonal Jacobian",
+                "Each output depends only on earlier inputs (autoregressive; proved by dependency), so the "
+                "Jacobian is triangular and its determinant is the product of its diagonal, differentiated "
+                "from the model.",
+            )
+            .build()
+        )
+        jac_sections.append(
+            Section(f"Jacobian of step {k}" if k else "Jacobian of the base", chains=(chain,))
+        )
+        lemmas.append(chain.theorem)
+    gauss = sp.Sum(-sp.log(2 * sp.pi) / 2 - epsilon[i] ** 2 / 2, (i, 1, dim))
+    base_chain = (
+        ChainBuilder(LogN(F), label="base density")
+        .step(
+            gauss,
+            StandardNormal(),
+            "standard normal",
+            r"$\boldsymbol\epsilon\sim\mathcal{N}(\mathbf{0},\mathbf{I})$.",
+        )
+        .build()
+    )
+    chain_rule = (
+        ChainBuilder(LogDetTotal(F, steps), label="chain rule")
+        .step(
+            sp.Add(*[LogDetStep(F, k) for k in range(steps + 1)]),
+            ChainRule(),
+            "chain rule",
+            r"$\partial\mathbf{z}_T/\partial\boldsymbol\epsilon = J_T J_{T-1}\cdots J_0$ with "
+            r"$J_t = \partial\mathbf{z}_t/\partial\mathbf{z}_{t-1}$; the determinant of a product "
+            r"is the product of the determinants.",
+        )
+        .build()
+    )
+    target = iaf_stable_log_q_expr(steps, dim) if stable else iaf_log_q_expr(steps, dim)
+    expanded = gauss - sp.Add(*[th.rhs for th in lemmas])
+    main = (
+        ChainBuilder(LogQ(F, steps), label="main")
+        .step(
+            LogN(F) - LogDetTotal(F, steps),
+            ChangeOfVariables(total=True),
+            "change of variables",
+            r"For a bijection $\boldsymbol\epsilon\mapsto\mathbf{z}_T$: "
+            r"$q(\mathbf{z}_T|\mathbf{x}) = \mathcal{N}(\boldsymbol\epsilon)\,"
+            r"|\det\partial\mathbf{z}_T/\partial\boldsymbol\epsilon|^{-1}$.",
+        )
+        .step(
+            LogN(F) - chain_rule.result,
+            Rewrite((chain_rule.theorem,)),
+            "chain rule",
+            "Lemma (chain rule).",
+            cite="the chain rule lemma",
+        )
+        .step(
+            expanded,
+            Rewrite((base_chain.theorem, *lemmas), Identity(expand_sums=True)),
+            "substitute",
+            "The base density and each step's log-determinant, derived above.",
+            cite="the base density and the step Jacobians",
+        )
+        .step(target, Identity(expand_sums=True), "collect", "Collect the terms under one sum over $i$.")
+        .build()
+    )
+    general = iaf_stable_general_proof() if stable else iaf_general_proof()
+    at_size = K.inst(general.theorem, {D: dim, T: steps})
+    cross = (
+        ChainBuilder(LogQ(F, steps), label="cross-check")
+        .step(
+            at_size.rhs,
+            Rewrite((at_size,)),
+            "general theorem",
+            f"The general theorem (symbolic $D$, $T$) instantiated at $D={dim}$, $T={steps}$.",
+            cite="the general theorem",
+        )
+        .step(target, Identity(expand_sums=True), "agrees", "The same value as the derivation above.")
+        .build()
+    )
+    title = "stable (LSTM-type) IAF" if stable else "IAF"
+    return Proof(
+        title=f"Density of the last iterate of {title} (D = {dim}, T = {steps})",
+        theorem=main.theorem,
+        sections=(
+            Section("Model", _model_text(dim, steps, stable)),
+            *jac_sections,
+            Section("Lemma (chain rule)", chains=(chain_rule,)),
+            Section("Base density", chains=(base_chain,)),
+            Section("Derivation", chains=(main,)),
+            Section("Cross-check with the general theorem", chains=(cross,)),
+        ),
+        assumptions=(r"\sigma_{t,i} > 0", r"\epsilon_i \in \mathbb{R}", r"\text{autoregressive dependence}"),
+        conventions=CONVENTIONS,
+        meta={"problem": "iaf", "dim": dim, "steps": steps, "variant": variant},
     )

@@ -92,5 +92,20 @@ class FlowLayer(ABC):
         r""":math:`\log|\det J|` computed from the map (structure-aware), then abbreviated."""
         return self.abbreviate(self.jacobian().log_abs_det())
 
+    #: How the kernel prints the map's Jacobian ∂(output)/∂(input): LaTeX and plain text.
+    latex_io: ClassVar[tuple[str, str]] = (r"\mathbf{y}", r"\mathbf{x}")
+    text_io: ClassVar[tuple[str, str]] = ("y", "x")
+
+    def _key(self) -> tuple[Any, ...]:
+        """Value identity: the class and the public constructor parameters (models are immutable)."""
+        params = tuple(sorted((k, v) for k, v in vars(self).items() if not k.startswith("_")))
+        return (type(self).__qualname__, params)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._key() == self._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(dim={self.dim})"

@@ -48,6 +48,18 @@ class BatchNorm(FlowLayer):
         self.affine = affine
         self.direction = direction  # type: ignore[misc]
 
+    @property
+    def latex_io(self) -> tuple[str, str]:  # type: ignore[override]
+        return (
+            (r"\mathbf{y}", r"\mathbf{x}")
+            if self.direction == "normalizing"
+            else (r"\mathbf{x}", r"\mathbf{y}")
+        )
+
+    @property
+    def text_io(self) -> tuple[str, str]:  # type: ignore[override]
+        return ("y", "x") if self.direction == "normalizing" else ("x", "y")
+
     def _scale(self, k: int) -> sp.Expr:
         g = gamma[k] if self.affine else sp.Integer(1)
         return g / sp.sqrt(bn_std[k] ** 2 + bn_eps)
@@ -108,6 +120,8 @@ class BatchNormTrainSample(FlowLayer):
     name: ClassVar[str] = "batchnorm-train-sample"
     claimed_structure: ClassVar[Structure] = Structure.DIAGONAL
     direction: ClassVar[Direction] = "normalizing"
+    latex_io: ClassVar[tuple[str, str]] = (r"\mathbf{y}_1", r"\mathbf{x}_1")
+    text_io: ClassVar[tuple[str, str]] = ("y_1", "x_1")
 
     def __init__(self, dim: int, batch: int = 3, unbiased: bool = False, affine: bool = False) -> None:
         super().__init__(dim)
@@ -154,3 +168,37 @@ class BatchNormTrainSample(FlowLayer):
 
     def __repr__(self) -> str:
         return f"BatchNormTrainSample(dim={self.dim}, batch={self.batch}, unbiased={self.unbiased})"
+
+
+class BatchNormTrainBatch(FlowLayer):
+    r"""Train mode, one feature, the whole batch: :math:`(x_{1,1},\dots,x_{N,1})\mapsto(y_{1,1},\dots,y_{N,1})`.
+
+    Not a bijection (its Jacobian is singular: proved in :mod:`derive.derivations.batchnorm`); used for
+    that theorem, not as a flow layer (it is not in ``LAYERS``).
+    """
+
+    name: ClassVar[str] = "batchnorm-train-batch"
+    claimed_structure: ClassVar[Structure] = Structure.FULL
+    direction: ClassVar[Direction] = "normalizing"
+    latex_io: ClassVar[tuple[str, str]] = (r"\mathbf{y}_{\cdot,i}", r"\mathbf{x}_{\cdot,i}")
+    text_io: ClassVar[tuple[str, str]] = ("y_(.,i)", "x_(.,i)")
+
+    def __init__(self, batch: int, unbiased: bool = False) -> None:
+        super().__init__(batch)
+        self.unbiased = unbiased
+        self._sample = BatchNormTrainSample(1, batch=batch, unbiased=unbiased)
+
+    def inputs(self) -> tuple[sp.Expr, ...]:
+        return tuple(batch_x[n, 1] for n in range(1, self.dim + 1))
+
+    def forward(self) -> tuple[sp.Expr, ...]:
+        return tuple(self._sample.normalized(n, 1) for n in range(1, self.dim + 1))
+
+    def claimed_logdet(self) -> sp.Expr:
+        return sp.zoo  # log|det J| = log 0: the map is not invertible
+
+    def assumptions(self) -> tuple[str, ...]:
+        return (r"\epsilon > 0", f"N = {self.dim}")
+
+    def __repr__(self) -> str:
+        return f"BatchNormTrainBatch(batch={self.dim}, unbiased={self.unbiased})"

@@ -16,7 +16,7 @@ import sympy as sp
 
 from derive.jacobian import Structure
 from derive.layers._base import Direction, FlowLayer
-from derive.symbols import epsilon, mu, sigma
+from derive.symbols import epsilon, mu, sigma, z
 
 __all__ = ["GaussianBase", "log_normal_pdf", "log_std_normal_pdf"]
 
@@ -44,12 +44,17 @@ class GaussianBase(FlowLayer):
     name: ClassVar[str] = "gaussian-base"
     direction: ClassVar[Direction] = "generative"
     claimed_structure: ClassVar[Structure] = Structure.DIAGONAL
+    latex_io: ClassVar[tuple[str, str]] = (r"\mathbf{z}_{0}", r"\boldsymbol{\epsilon}")
+    text_io: ClassVar[tuple[str, str]] = ("z_0", "ε")
 
     def inputs(self) -> tuple[sp.Expr, ...]:
         return tuple(epsilon[k] for k in range(1, self.dim + 1))
 
     def forward(self) -> tuple[sp.Expr, ...]:
         return tuple(mu[0, k] + sigma[0, k] * epsilon[k] for k in range(1, self.dim + 1))
+
+    def output_symbols(self) -> tuple[sp.Expr, ...]:
+        return tuple(z[0, k] for k in range(1, self.dim + 1))
 
     def inverse(self) -> tuple[sp.Expr, ...]:
         y = self.output_symbols()

@@ -28,6 +28,7 @@ import sympy as sp
 
 from derive.jacobian import Structure
 from derive.layers._base import Direction, FlowLayer
+from derive.layers.generic import GenericIAFStep, concrete_ar
 from derive.symbols import epsilon, h, m, mu, s, sigma, z
 
 __all__ = ["IAFInverse", "IAFStableStep", "IAFStep", "sigmoid"]
@@ -47,6 +48,14 @@ class _Autoregressive(FlowLayer):
 
     claimed_structure: ClassVar[Structure] = Structure.LOWER_TRIANGULAR
 
+    @property
+    def latex_io(self) -> tuple[str, str]:  # type: ignore[override]
+        return (rf"\mathbf{{z}}_{{{self.t}}}", rf"\mathbf{{z}}_{{{self.t - 1}}}")
+
+    @property
+    def text_io(self) -> tuple[str, str]:  # type: ignore[override]
+        return (f"z_{self.t}", f"z_{self.t - 1}")
+
     def __init__(self, dim: int, t: int = 1) -> None:
         super().__init__(dim)
         if not isinstance(t, int) or t < 1:
@@ -55,6 +64,9 @@ class _Autoregressive(FlowLayer):
 
     def inputs(self) -> tuple[sp.Expr, ...]:
         return self._cached("inputs", lambda: tuple(z[self.t - 1, k] for k in range(1, self.dim + 1)))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(dim={self.dim}, t={self.t})"
 
     def ar_args(self, k: int) -> tuple[sp.Expr, ...]:
         """Arguments of the k-th autoregressive output: the inputs before k, and the context h."""
@@ -85,8 +97,9 @@ class IAFStep(_Autoregressive):
         return self.ar_function(r"\sigma", k, positive=True)
 
     def forward(self) -> tuple[sp.Expr, ...]:
-        x = self.inputs()
-        return tuple(self.mu(k) + self.sigma(k) * x[k - 1] for k in range(1, self.dim + 1))
+        # The same components as the symbolic-D model, with explicit autoregressive arguments.
+        step = GenericIAFStep(sp.Integer(self.t), sp.Integer(self.dim))
+        return tuple(concrete_ar(step.component(sp.Integer(k))) for k in range(1, self.dim + 1))
 
     def output_symbols(self) -> tuple[sp.Expr, ...]:
         return tuple(z[self.t, k] for k in range(1, self.dim + 1))
@@ -119,12 +132,8 @@ class IAFStableStep(_Autoregressive):
         return self.ar_function("m", k, real=True)
 
     def forward(self) -> tuple[sp.Expr, ...]:
-        x = self.inputs()
-        out = []
-        for k in range(1, self.dim + 1):
-            g = sigmoid(self.s(k))
-            out.append(g * x[k - 1] + (1 - g) * self.m(k))
-        return tuple(out)
+        step = GenericIAFStep(sp.Integer(self.t), sp.Integer(self.dim), stable=True)
+        return tuple(concrete_ar(step.component(sp.Integer(k))) for k in range(1, self.dim + 1))
 
     def output_symbols(self) -> tuple[sp.Expr, ...]:
         return tuple(z[self.t, k] for k in range(1, self.dim + 1))
@@ -153,6 +162,8 @@ class IAFInverse(FlowLayer):
     name: ClassVar[str] = "iaf-inverse"
     direction: ClassVar[Direction] = "normalizing"
     claimed_structure: ClassVar[Structure] = Structure.LOWER_TRIANGULAR
+    latex_io: ClassVar[tuple[str, str]] = (r"\boldsymbol{\epsilon}", r"\mathbf{y}")
+    text_io: ClassVar[tuple[str, str]] = ("ε", "y")
     y = sp.IndexedBase("y", real=True)
 
     def inputs(self) -> tuple[sp.Expr, ...]:

@@ -1,36 +1,56 @@
-r"""Machine-checked proofs: steps, checks, chains, sections, and renderers.
+r"""Machine-checked proofs on a small trusted kernel: theorems, steps, chains, sections, renderers.
 
-Deriving and checking (``checks``, ``_proof``) is separate from rendering (``render``).
+* :mod:`derive.proof.kernel` — the only code that makes a :class:`Theorem` (LCF style);
+* :mod:`derive.proof.axioms` — the declared, cited trusted base;
+* :mod:`derive.proof.checks` — small check objects that prove a step through the kernel;
+* ``Proof`` / ``Chain`` / ``ChainBuilder`` — proofs whose statement *is* a kernel theorem;
+* :mod:`derive.proof.render` — LaTeX, Markdown, plain text and JSON (rendering checks nothing).
+
+See ``docs/kernel.md`` for the rules, the axioms and what is trusted.
 """
 
 from __future__ import annotations
 
 from derive.proof._proof import Chain, ChainBuilder, Proof, Section, Step
+from derive.proof.axioms import AXIOMS, Axiom
 from derive.proof.checks import (
+    ChainRule,
+    ChangeOfVariables,
     Check,
-    Fact,
+    Differentiate,
+    FromJacobian,
     Identity,
-    Instance,
+    Induction,
+    InverseFunction,
     PeelLastTerm,
-    Recomputed,
+    Rewrite,
+    StandardNormal,
     SummandIdentity,
     UsingFacts,
-    Verification,
 )
+from derive.proof.kernel import KernelError, Theorem
 
 __all__ = [
+    "AXIOMS",
+    "Axiom",
     "Chain",
     "ChainBuilder",
+    "ChainRule",
+    "ChangeOfVariables",
     "Check",
-    "Fact",
+    "Differentiate",
+    "FromJacobian",
     "Identity",
-    "Instance",
+    "Induction",
+    "InverseFunction",
+    "KernelError",
     "PeelLastTerm",
     "Proof",
-    "Recomputed",
+    "Rewrite",
     "Section",
+    "StandardNormal",
     "Step",
     "SummandIdentity",
+    "Theorem",
     "UsingFacts",
-    "Verification",
 ]

@@ -1,0 +1,425 @@
+r"""Layers at a *symbolic* dimension, stated by their i-th output for a symbolic index i.
+
+A :class:`GenericLayer` is the same map as its concrete :class:`~derive.layers.FlowLayer` twin, but
+for every D at once: ``component(i)`` is output i as an expression in the inputs ``input(j)``. The
+kernel differentiates it for symbolic i and j, so a statement "for all D" about its Jacobian is
+computed from the map, not assumed.
+
+Autoregression is carried by :class:`ARApply`: ``Sigma(t, i)`` is
+:math:`\sigma_{t,i}(z_{t-1,1},\dots,z_{t-1,i-1},\mathbf{h})`, and its derivative with respect to
+:math:`z_{t-1,j}` is :math:`\partial\sigma_{t,i}/\partial z_{t-1,j}` when :math:`j<i` and 0 when
+:math:`j\ge i` (a ``Piecewise`` while undecided), exactly the dependence the network has. The concrete
+IAF layers are built from the same components (``concrete_ar`` replaces ``ARApply`` by an undefined
+function of the explicit arguments), so the two models cannot drift apart.
+
+>>> import sympy as sp
+>>> from derive.symbols import i, j, sigma, z
+>>> step = GenericIAFStep(sp.Integer(1))
+>>> k = sp.Symbol("k", integer=True, positive=True)
+>>> sp.diff(step.component(i), step.input(i + k))  # above the diagonal
+0
+>>> step.abbreviate(sp.diff(step.component(i), step.input(i)))
+sigma[1, i]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import sympy as sp
+
+from derive.jacobian import Structure
+from derive.layers._base import Direction
+from derive.symbols import D, N, bn_eps, bn_mean, bn_std, epsilon, gamma, h, m, mu, s, sigma, z
+
+#: The inputs y of the normalizing IAF map (and the outputs of eval-mode batch norm).
+Y = sp.IndexedBase("y", real=True)
+
+__all__ = [
+    "ARApply",
+    "GenericBatchNorm",
+    "GenericBatchNormTrainSample",
+    "GenericGaussianBase",
+    "GenericIAFInverse",
+    "GenericIAFSampling",
+    "GenericIAFStep",
+    "GenericLayer",
+    "Params",
+    "concrete_ar",
+]
+
+
+class Params:
+    """Mixin for frozen dataclass models: their SymPy-valued fields can be substituted (``n -> n+1``)."""
+
+    def free_symbols(self) -> set[sp.Basic]:
+        out: set[sp.Basic] = set()
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            if isinstance(v, sp.Basic):
+                out |= v.free_symbols
+            elif hasattr(v, "free_symbols") and callable(v.free_symbols):
+                out |= v.free_symbols()
+        return out
+
+    def map_params(self, fn: Callable[[sp.Basic], sp.Basic]) -> Any:
+        changes = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            if isinstance(v, sp.Basic):
+                changes[f.name] = fn(v)
+            elif hasattr(v, "map_params"):
+                changes[f.name] = v.map_params(fn)
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+class ARApply(sp.Function):
+    r"""An autoregressive output :math:`f_{t,i}(z_{t-1,1:i-1}, \mathbf{h})`; ``args = (t, i)``.
+
+    Subclasses with ``on_y = True`` are the one-step functions :math:`f_i(y_{1:i-1}, \mathbf{h})` of the
+    normalizing direction (``args = (1, i)``, inputs ``y[j]``).
+    """
+
+    nargs = 2
+    symbol: ClassVar[sp.IndexedBase]  # the abbreviation, e.g. sigma[t, i]
+    latex_name: ClassVar[str]
+    on_y: ClassVar[bool] = False
+    on_eps: ClassVar[bool] = False
+
+    @classmethod
+    def eval(cls, *args: Any) -> None:
+        return None
+
+    def _input_position(self, v: sp.Basic) -> sp.Expr | bool | None:
+        """j when ``v`` is input j of this function's layer; False when it provably is not; None if unknown."""
+        if not isinstance(v, sp.Indexed):
+            return False
+        if self.on_y:
+            return v.indices[0] if v.base == Y and len(v.indices) == 1 else False
+        if self.on_eps:
+            return v.indices[0] if v.base == epsilon and len(v.indices) == 1 else False
+        if v.base != z or len(v.indices) != 2:
+            return False
+        a, j = v.indices
+        gap = sp.expand(a - (self.args[0] - 1))
+        if gap == 0:
+            return j
+        return False if gap.is_nonzero else None
+
+    def _eval_derivative(self, v: sp.Basic) -> sp.Expr:
+        i = self.args[1]
+        if v == h:
+            return sp.Derivative(self, v, evaluate=False)
+        j = self._input_position(v)
+        if j is None:
+            return sp.Derivative(self, v, evaluate=False)  # undecided: never claim independence
+        if j is False:
+            # Not among the arguments z_{t-1,<i}, h (or y_{<i}, h).
+            return (
+                sp.Integer(0)
+                if isinstance(v, (sp.Symbol, sp.Indexed))
+                else sp.Derivative(self, v, evaluate=False)
+            )
+        depends = sp.Lt(j, i)
+        if depends is sp.false:
+            return sp.Integer(0)
+        if depends is sp.true:
+            return sp.Derivative(self, v, evaluate=False)
+        return sp.Piecewise((sp.Derivative(self, v, evaluate=False), depends), (0, True))
+
+    def abbreviation(self) -> sp.Expr:
+        return self.symbol[self.args[1]] if self.on_y or self.on_eps else self.symbol[self.args]
+
+    def _latex(self, printer: Any) -> str:
+        t, i = (printer._print(a) for a in self.args)
+        return (
+            rf"{self.latex_name}_{{{i}}}" if self.on_y or self.on_eps else rf"{self.latex_name}_{{{t},{i}}}"
+        )
+
+
+class Mu(ARApply):
+    symbol, latex_name = mu, r"\mu"
+    is_real = True
+
+
+class Sigma(ARApply):
+    symbol, latex_name = sigma, r"\sigma"
+    is_positive = True
+
+
+class ARs(ARApply):
+    symbol, latex_name = s, "s"
+    is_real = True
+
+
+class ARm(ARApply):
+    symbol, latex_name = m, "m"
+    is_real = True
+
+
+class MuY(Mu):
+    on_y = True
+
+
+class SigmaY(Sigma):
+    on_y = True
+
+
+class MuE(Mu):
+    """μ_i along the sampling direction: a function of ε_{1:i-1} (through y_{1:i-1})."""
+
+    on_eps = True
+
+
+class SigmaE(Sigma):
+    on_eps = True
+
+
+def concrete_ar(e: sp.Expr) -> sp.Expr:
+    """Replace each ``ARApply(t, k)`` (integer k) by an undefined function of ``z[t-1, 1..k-1], h``."""
+
+    def make(app: ARApply) -> sp.Expr:
+        t, k = app.args
+        args = (*(z[t - 1, r] for r in range(1, int(k))), h)
+        assumptions = {"positive": True} if app.is_positive else {"real": True}
+        return sp.Function(f"{app.latex_name}_{{{t},{k}}}", **assumptions)(*args)
+
+    return e.replace(lambda a: isinstance(a, ARApply), make)
+
+
+def sigmoid(v: sp.Expr) -> sp.Expr:
+    r""":math:`\operatorname{sigmoid}(v) = 1/(1+e^{-v})`."""
+    return 1 / (1 + sp.exp(-v))
+
+
+class GenericLayer(Params, ABC):
+    """A layer for every dimension ``dim`` (a symbol), given component-wise."""
+
+    name: ClassVar[str]
+    direction: ClassVar[Direction]
+    claimed_structure: ClassVar[Structure]
+    dim: sp.Expr
+
+    @abstractmethod
+    def input(self, j: sp.Expr) -> sp.Expr:
+        """The j-th input atom."""
+
+    @abstractmethod
+    def component(self, i: sp.Expr) -> sp.Expr:
+        """Output i as an expression in the inputs."""
+
+    def abbreviate(self, e: sp.Expr) -> sp.Expr:
+        """Model-level terms written as the symbols results use (``Sigma(t, i)`` as ``sigma[t, i]``)."""
+        return e.replace(lambda a: isinstance(a, ARApply), lambda a: a.abbreviation())
+
+    def abbreviation_text(self) -> str:
+        return ""
+
+    @property
+    def latex_io(self) -> tuple[str, str]:
+        return (r"\mathbf{y}", r"\mathbf{x}")
+
+    @property
+    def text_io(self) -> tuple[str, str]:
+        return ("y", "x")
+
+
+@dataclasses.dataclass(frozen=True)
+class GenericIAFStep(GenericLayer):
+    r"""IAF step t: :math:`z_{t,i} = \mu_{t,i} + \sigma_{t,i} z_{t-1,i}` (``stable``: the LSTM-type step)."""
+
+    t: sp.Expr
+    dim: sp.Expr = D
+    stable: bool = False
+    name: ClassVar[str] = "iaf-step"
+    direction: ClassVar[Direction] = "generative"
+    claimed_structure: ClassVar[Structure] = Structure.LOWER_TRIANGULAR
+
+    def input(self, j: sp.Expr) -> sp.Expr:
+        return z[self.t - 1, j]
+
+    def component(self, i: sp.Expr) -> sp.Expr:
+        if self.stable:
+            g = sigmoid(ARs(self.t, i))
+            return g * z[self.t - 1, i] + (1 - g) * ARm(self.t, i)
+        return Mu(self.t, i) + Sigma(self.t, i) * z[self.t - 1, i]
+
+    def abbreviation_text(self) -> str:
+        f = "s" if self.stable else r"\sigma"
+        return rf"${f}_{{t,i}}$ abbreviates ${f}_{{t,i}}(z_{{t-1,1:i-1}},\mathbf{{h}})$ evaluated along the flow."
+
+    @property
+    def latex_io(self) -> tuple[str, str]:
+        return (rf"\mathbf{{z}}_{{{sp.latex(self.t)}}}", rf"\mathbf{{z}}_{{{sp.latex(self.t - 1)}}}")
+
+    @property
+    def text_io(self) -> tuple[str, str]:
+        return (f"z_{self.t}", f"z_{self.t - 1}")
+
+
+@dataclasses.dataclass(frozen=True)
+class GenericGaussianBase(GenericLayer):
+    r"""The base map :math:`z_{0,i} = \mu_{0,i} + \sigma_{0,i}\epsilon_i` (μ₀, σ₀ from the encoder)."""
+
+    dim: sp.Expr = D
+    name: ClassVar[str] = "gaussian-base"
+    direction: ClassVar[Direction] = "generative"
+    claimed_structure: ClassVar[Structure] = Structure.DIAGONAL
+
+    def input(self, j: sp.Expr) -> sp.Expr:
+        return epsilon[j]
+
+    def component(self, i: sp.Expr) -> sp.Expr:
+        return mu[0, i] + sigma[0, i] * epsilon[i]
+
+    @property
+    def latex_io(self) -> tuple[str, str]:
+        return (r"\mathbf{z}_{0}", r"\boldsymbol{\epsilon}")
+
+    @property
+    def text_io(self) -> tuple[str, str]:
+        return ("z_0", "ε")
+
+
+_X = sp.IndexedBase("x", real=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class GenericIAFInverse(GenericLayer):
+    r"""Normalizing direction :math:`\epsilon_i = (y_i - \mu_i(\mathbf{y}_{1:i-1}))/\sigma_i(\mathbf{y}_{1:i-1})`."""
+
+    dim: sp.Expr = D
+    name: ClassVar[str] = "iaf-inverse"
+    direction: ClassVar[Direction] = "normalizing"
+    claimed_structure: ClassVar[Structure] = Structure.LOWER_TRIANGULAR
+
+    def input(self, j: sp.Expr) -> sp.Expr:
+        return Y[j]
+
+    def component(self, i: sp.Expr) -> sp.Expr:
+        return (Y[i] - MuY(sp.Integer(1), i)) / SigmaY(sp.Integer(1), i)
+
+    @property
+    def latex_io(self) -> tuple[str, str]:
+        return (r"\boldsymbol{\epsilon}", r"\mathbf{y}")
+
+    @property
+    def text_io(self) -> tuple[str, str]:
+        return ("ε", "y")
+
+
+@dataclasses.dataclass(frozen=True)
+class GenericIAFSampling(GenericLayer):
+    r"""The sampling direction of the same map: :math:`y_i = \mu_i + \sigma_i\epsilon_i`, where
+    :math:`\mu_i, \sigma_i` depend on :math:`y_{1:i-1}`, hence on :math:`\epsilon_{1:i-1}` only."""
+
+    dim: sp.Expr = D
+    name: ClassVar[str] = "iaf-sampling"
+    direction: ClassVar[Direction] = "generative"
+    claimed_structure: ClassVar[Structure] = Structure.LOWER_TRIANGULAR
+
+    def input(self, j: sp.Expr) -> sp.Expr:
+        return epsilon[j]
+
+    def component(self, i: sp.Expr) -> sp.Expr:
+        return MuE(sp.Integer(1), i) + SigmaE(sp.Integer(1), i) * epsilon[i]
+
+    @property
+    def latex_io(self) -> tuple[str, str]:
+        return (r"\mathbf{y}", r"\boldsymbol{\epsilon}")
+
+    @property
+    def text_io(self) -> tuple[str, str]:
+        return ("y", "ε")
+
+
+def _bn_scale(i: sp.Expr, affine: bool) -> sp.Expr:
+    g = gamma[i] if affine else sp.Integer(1)
+    return g / sp.sqrt(bn_std[i] ** 2 + bn_eps)
+
+
+@dataclasses.dataclass(frozen=True)
+class GenericBatchNorm(GenericLayer):
+    r"""Eval-mode batch norm :math:`y_i = \gamma_i(x_i-\tilde\mu_i)/\sqrt{\tilde\sigma_i^2+\epsilon}+\beta_i`.
+
+    ``direction="generative"`` is the un-normalizing map :math:`\mathbf{y}\mapsto\mathbf{x}`.
+    """
+
+    dim: sp.Expr = D
+    affine: bool = False
+    flow_direction: Direction = "normalizing"
+    name: ClassVar[str] = "batchnorm"
+    direction: ClassVar[Direction] = "normalizing"
+    claimed_structure: ClassVar[Structure] = Structure.DIAGONAL
+
+    def input(self, j: sp.Expr) -> sp.Expr:
+        return (_X if self.flow_direction == "normalizing" else Y)[j]
+
+    def component(self, i: sp.Expr) -> sp.Expr:
+        from derive.symbols import beta
+
+        shift = beta[i] if self.affine else sp.Integer(0)
+        if self.flow_direction == "normalizing":
+            return (_X[i] - bn_mean[i]) * _bn_scale(i, self.affine) + shift
+        return bn_mean[i] + (Y[i] - shift) / _bn_scale(i, self.affine)
+
+    @property
+    def latex_io(self) -> tuple[str, str]:
+        xy = (r"\mathbf{y}", r"\mathbf{x}")
+        return xy if self.flow_direction == "normalizing" else (xy[1], xy[0])
+
+    @property
+    def text_io(self) -> tuple[str, str]:
+        return ("y", "x") if self.flow_direction == "normalizing" else ("x", "y")
+
+
+#: The batch ``x[n, i]`` (sample n, feature i) of train mode.
+batch_x = sp.IndexedBase("x", real=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class GenericBatchNormTrainSample(GenericLayer):
+    r"""Train mode, sample 1's map :math:`\mathbf{x}_1\mapsto\mathbf{y}_1` with the other samples fixed.
+
+    The statistics are the batch's own: :math:`\tilde\mu_i = \frac1N\sum_k x_{k,i}` and the biased
+    (or ``unbiased``) variance, for a concrete batch size ``batch``.
+    """
+
+    batch: sp.Expr = N
+    unbiased: bool = False
+    dim: sp.Expr = D
+    name: ClassVar[str] = "batchnorm-train-sample"
+    direction: ClassVar[Direction] = "normalizing"
+    claimed_structure: ClassVar[Structure] = Structure.DIAGONAL
+
+    def _n(self) -> int:
+        if not self.batch.is_Integer or int(self.batch) < 2:
+            raise ValueError(f"the train-mode model needs a concrete batch size >= 2, got {self.batch}")
+        return int(self.batch)
+
+    def mean(self, i: sp.Expr) -> sp.Expr:
+        return sp.Add(*[batch_x[k, i] for k in range(1, self._n() + 1)]) / self._n()
+
+    def var(self, i: sp.Expr) -> sp.Expr:
+        dof = self._n() - 1 if self.unbiased else self._n()
+        return sp.Add(*[(batch_x[k, i] - self.mean(i)) ** 2 for k in range(1, self._n() + 1)]) / dof
+
+    def normalized(self, k: int, i: sp.Expr) -> sp.Expr:
+        return (batch_x[k, i] - self.mean(i)) / sp.sqrt(self.var(i) + bn_eps)
+
+    def input(self, j: sp.Expr) -> sp.Expr:
+        return batch_x[1, j]
+
+    def component(self, i: sp.Expr) -> sp.Expr:
+        return self.normalized(1, i)
+
+    @property
+    def latex_io(self) -> tuple[str, str]:
+        return (r"\mathbf{y}_1", r"\mathbf{x}_1")
+
+    @property
+    def text_io(self) -> tuple[str, str]:
+        return ("y_1", "x_1")

@@ -1,0 +1,115 @@
+r"""The trusted base: every statement derive does not compute, declared once, with its citation.
+
+An :class:`Axiom` is a named schema. Its instances are produced only by
+:func:`derive.proof.kernel.axiom`, which computes the instance's statement from the instantiation
+(the model objects it is about) and evaluates the axiom's side conditions *on those objects*. A
+rendered proof shows an axiom step as "axiom (cited: …)", never as "verified", and ends with the
+list of the axioms it used.
+
+>>> [a.name for a in AXIOMS][:3]
+['change-of-variables', 'chain-rule', 'det-product']
+>>> CHANGE_OF_VARIABLES.citation
+'Rezende & Mohamed 2015, eq. (1); Papamakarios et al. 2021, eq. (2)'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "AXIOMS",
+    "CHAIN_RULE",
+    "CHANGE_OF_VARIABLES",
+    "DET_BLOCK_TRIANGULAR",
+    "DET_PRODUCT",
+    "DET_TRIANGULAR",
+    "GAUSSIAN_DENSITY",
+    "INDUCTION",
+    "INVERSE_FUNCTION",
+    "Axiom",
+    "axiom_named",
+]
+
+
+@dataclass(frozen=True)
+class Axiom:
+    """A declared, cited statement schema; ``statement`` is its LaTeX with metavariables."""
+
+    name: str
+    statement: str
+    conditions: str
+    citation: str
+
+    def describe(self) -> str:
+        return f"axiom {self.name} (cited: {self.citation})"
+
+
+CHANGE_OF_VARIABLES = Axiom(
+    "change-of-variables",
+    r"\log p_{\mathbf{v}}(f(\mathbf{u})) = \log p_{\mathbf{u}}(\mathbf{u}) - \log\left|\det\frac{\partial f}{\partial\mathbf{u}}\right|",
+    "f is a bijection of R^n with a differentiable inverse (computed: its Jacobian is triangular and each "
+    "output is affine in its own input with a nonzero slope, so f can be inverted one coordinate at a time)",
+    "Rezende & Mohamed 2015, eq. (1); Papamakarios et al. 2021, eq. (2)",
+)
+CHAIN_RULE = Axiom(
+    "chain-rule",
+    r"\frac{\partial (f_T\circ\cdots\circ f_0)}{\partial\mathbf{u}} = J_{f_T}\cdots J_{f_0}",
+    "each f_t maps the previous map's output (computed from the flow model)",
+    "the multivariate chain rule (e.g. Rudin, Principles of Mathematical Analysis, Thm. 9.15)",
+)
+DET_PRODUCT = Axiom(
+    "det-product",
+    r"\det(AB) = \det A\,\det B",
+    "A, B square of the same size",
+    "multiplicativity of the determinant (e.g. Horn & Johnson, Matrix Analysis, 0.3.5)",
+)
+DET_TRIANGULAR = Axiom(
+    "det-triangular",
+    r"\det L = \prod_{k=1}^{n} L_{kk}\ \text{for triangular } L \in \mathbb{R}^{n\times n},\ n \ge 1",
+    "L triangular (computed: every entry on one side of the diagonal is zero)",
+    "Laplace expansion along the first column, induction on n (e.g. Horn & Johnson, 0.9.3)",
+)
+DET_BLOCK_TRIANGULAR = Axiom(
+    "det-block-triangular",
+    r"\det\begin{pmatrix}A & 0\\ C & B\end{pmatrix} = \det A\,\det B",
+    "block triangular with square diagonal blocks (computed by dependency analysis)",
+    "Schur complement / Laplace expansion (e.g. Horn & Johnson, 0.8.5)",
+)
+GAUSSIAN_DENSITY = Axiom(
+    "gaussian-density",
+    r"\log\mathcal{N}(\mathbf{v};\boldsymbol\mu,\operatorname{diag}\boldsymbol\sigma^2) = "
+    r"\sum_{i=1}^{n}\big(-\tfrac12\log 2\pi - \log\sigma_i - \tfrac{(v_i-\mu_i)^2}{2\sigma_i^2}\big)",
+    "sigma_i > 0",
+    "the density of the multivariate normal distribution with diagonal covariance",
+)
+INDUCTION = Axiom(
+    "induction",
+    r"P(0) \wedge \forall n\ge0\,(P(n)\Rightarrow P(n+1)) \Rightarrow \forall T\ge0\ P(T)",
+    "P(0) and P(n) ⇒ P(n+1) proved, with n fresh",
+    "induction on the natural numbers (Peano)",
+)
+INVERSE_FUNCTION = Axiom(
+    "inverse-function",
+    r"g = f^{-1} \Rightarrow \log\left|\det\frac{\partial g}{\partial\mathbf{v}}\right| = -\log\left|\det\frac{\partial f}{\partial\mathbf{u}}\right|",
+    "g(f(u)) = u (computed: the round trip simplifies to the identity, component by component)",
+    "the inverse function theorem (the Jacobian of the inverse is the inverse of the Jacobian) and det(A⁻¹) = 1/det A",
+)
+
+#: Every axiom, in the order docs list them.
+AXIOMS: tuple[Axiom, ...] = (
+    CHANGE_OF_VARIABLES,
+    CHAIN_RULE,
+    DET_PRODUCT,
+    DET_TRIANGULAR,
+    DET_BLOCK_TRIANGULAR,
+    GAUSSIAN_DENSITY,
+    INDUCTION,
+    INVERSE_FUNCTION,
+)
+
+
+def axiom_named(name: str) -> Axiom:
+    for a in AXIOMS:
+        if a.name == name:
+            return a
+    raise KeyError(name)

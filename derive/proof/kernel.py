@@ -1,0 +1,766 @@
+r"""The trusted kernel: the only code that makes a :class:`Theorem`.
+
+In the LCF tradition (HOL Light's ``thm``), a :class:`Theorem` ``Γ ⊢ lhs = rhs`` can be built only by
+the rules in this module; everything else in derive — proof steps, derivations, the checker —
+obtains theorems *through* these rules, so a bug elsewhere can make a proof fail but never make a
+false one. Each rule computes on the exact expressions it certifies:
+
+========================  ===================================================================
+rule                      what it computes
+========================  ===================================================================
+:func:`algebra`           ``lhs = rhs`` by computer algebra on hygienic (alpha-renamed) forms
+:func:`assume`            ``{lhs = rhs} ⊢ lhs = rhs`` (a hypothesis, discharged by induction)
+:func:`trans`, :func:`sym`  equality is transitive and symmetric
+:func:`inst`              instantiate a free variable, respecting its assumptions and domain
+:func:`rewrite`           replace occurrences of a theorem's lhs, never under a binder of a
+                          variable the theorem's hypotheses fix
+:func:`peel`              the definition of a finite sum (split off the first or last term)
+:func:`sum_congruence`    equal summands over equal ranges give equal sums
+:func:`jacobian_logdet`   a map's log-determinant from its Jacobian (structure computed; the
+                          triangular/block determinant is a cited axiom)
+:func:`jacobian_entry`    one Jacobian entry by differentiation of the model
+:func:`change_of_variables`, :func:`logdet_chain`, :func:`gaussian`, :func:`inverse_logdet`
+                          instances of cited axioms whose side conditions are computed on the
+                          models the instance is about
+:func:`induction`         induction on ℕ, matched against the motive
+:func:`finite_cases`      a statement checked at finitely many sizes (its domain says so)
+========================  ===================================================================
+
+What is trusted: this module, :mod:`~derive.proof._hygiene`, :mod:`~derive.proof._algebra`,
+:mod:`derive.jacobian` (dependency analysis), SymPy's simplification and differentiation, and the
+axioms in :mod:`derive.proof.axioms`.
+
+>>> import sympy as sp
+>>> x = sp.Symbol("x", positive=True)
+>>> algebra(sp.log(x**2), 2 * sp.log(x))
+⊢ log(x**2) = 2*log(x)
+>>> Theorem(None, x, x)
+Traceback (most recent call last):
+...
+derive.proof.kernel.KernelError: theorems are made only by the kernel's rules
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from derive._expr import as_expr
+from derive.errors import VerificationError
+from derive.proof import axioms as ax
+from derive.proof._algebra import decide, is_zero
+from derive.proof._hygiene import RESERVED_PREFIX, bound_symbols, canonical
+from derive.proof._show import show
+
+__all__ = [
+    "KernelError",
+    "Theorem",
+    "algebra",
+    "assume",
+    "change_of_variables",
+    "finite_cases",
+    "gaussian",
+    "induction",
+    "inst",
+    "inverse_logdet",
+    "jacobian_entry",
+    "jacobian_logdet",
+    "logdet_chain",
+    "peel",
+    "rewrite",
+    "statistic",
+    "sum_congruence",
+    "sym",
+    "trans",
+]
+
+_KERNEL = object()
+
+Hyp = tuple[sp.Expr, sp.Expr]
+
+
+class KernelError(VerificationError):
+    """A rule was misused (e.g. a theorem built outside the kernel)."""
+
+
+class Theorem:
+    r"""``hyps ⊢ lhs = rhs``, valid for every value of its free variables (within ``domain``)."""
+
+    __slots__ = ("assumptions", "axioms", "detail", "domain", "hyps", "lhs", "premises", "rhs", "rule")
+    lhs: sp.Expr
+    rhs: sp.Expr
+    hyps: frozenset[Hyp]
+    axioms: frozenset[str]
+    domain: tuple[tuple[sp.Symbol, tuple[int, ...]], ...]
+    rule: str
+    detail: str
+    premises: tuple[Theorem, ...]
+    assumptions: tuple[str, ...]
+
+    def __init__(self, token: object, lhs: sp.Expr, rhs: sp.Expr, **fields: Any) -> None:
+        if token is not _KERNEL:
+            raise KernelError("theorems are made only by the kernel's rules")
+        values = {
+            "lhs": lhs,
+            "rhs": rhs,
+            "hyps": frozenset(),
+            "axioms": frozenset(),
+            "domain": (),
+            "rule": "",
+            "detail": "",
+            "premises": (),
+            "assumptions": (),
+        }
+        values.update(fields)
+        for k, v in values.items():
+            object.__setattr__(self, k, v)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise KernelError("theorems are immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise KernelError("theorems are immutable")
+
+    def __reduce__(self) -> Any:
+        raise KernelError("theorems cannot be pickled (they would come back unchecked)")
+
+    def __copy__(self) -> Theorem:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Theorem:
+        return self
+
+    @property
+    def closed(self) -> bool:
+        """No hypotheses left."""
+        return not self.hyps
+
+    def axioms_used(self) -> tuple[ax.Axiom, ...]:
+        return tuple(a for a in ax.AXIOMS if a.name in self.axioms)
+
+    def __repr__(self) -> str:
+        hyps = ", ".join(f"{sp.sstr(a)} = {sp.sstr(b)}" for a, b in sorted(self.hyps, key=str))
+        dom = "".join(f" [for {sp.sstr(v)} in {set(vals)}]" for v, vals in self.domain)
+        return f"{hyps + ' ' if hyps else ''}⊢ {sp.sstr(self.lhs)} = {sp.sstr(self.rhs)}{dom}"
+
+
+def _make(lhs: sp.Expr, rhs: sp.Expr, rule: str, premises: Iterable[Theorem] = (), **fields: Any) -> Theorem:
+    premises = tuple(premises)
+    hyps = frozenset().union(*(p.hyps for p in premises), fields.pop("hyps", frozenset()))
+    axioms = frozenset().union(*(p.axioms for p in premises), fields.pop("axioms", frozenset()))
+    domain: dict[sp.Symbol, tuple[int, ...]] = {}
+    for p in premises:
+        for v, vals in p.domain:
+            domain[v] = tuple(sorted(set(domain.get(v, vals)) & set(vals)))
+    for v, vals in fields.pop("domain", ()):
+        domain[v] = tuple(sorted(set(domain.get(v, vals)) & set(vals)))
+    assumptions = tuple(
+        sorted(set().union(*(p.assumptions for p in premises), fields.pop("assumptions", ())))
+    )
+    return Theorem(
+        _KERNEL,
+        lhs,
+        rhs,
+        rule=rule,
+        premises=premises,
+        hyps=hyps,
+        axioms=axioms,
+        domain=tuple(sorted(domain.items(), key=lambda kv: kv[0].name)),
+        assumptions=assumptions,
+        **fields,
+    )
+
+
+def _check_theorem(th: object) -> Theorem:
+    if not isinstance(th, Theorem):
+        raise VerificationError(
+            f"only kernel theorems can be cited, not {type(th).__name__} (a hand-made fact proves nothing)"
+        )
+    return th
+
+
+def _alpha_eq(a: sp.Basic, b: sp.Basic) -> bool:
+    return a == b or canonical(a) == canonical(b)
+
+
+# --------------------------------------------------------------------------------------- assumptions
+def _positive_atoms(expr: sp.Basic) -> set[str]:
+    """The positivity assumptions (declared on the atoms) an algebra step may have used, as LaTeX."""
+    names = set()
+    labels = {b.label for b in expr.atoms(sp.IndexedBase)}
+    for a in expr.atoms(sp.Indexed, sp.Symbol, AppliedUndef):
+        if not a.is_positive or a.is_integer or a in labels:
+            continue
+        if isinstance(a, sp.Indexed):
+            names.add(f"{sp.latex(a.base.label)}_{{\\cdot}} > 0")
+        elif isinstance(a, sp.Symbol) and not a.name.startswith(RESERVED_PREFIX):
+            names.add(f"{sp.latex(a)} > 0")
+    return names
+
+
+def _satisfies(var: sp.Symbol, value: sp.Expr) -> bool:
+    """Every assumption declared on ``var`` holds for ``value``."""
+    for key, holds in var.assumptions0.items():
+        if holds is True and getattr(value, f"is_{key}", None) is not True:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------------------- basic rules
+def algebra(lhs: sp.Expr, rhs: sp.Expr, expand_sums: bool = False) -> Theorem:
+    """``⊢ lhs = rhs`` when computer algebra reduces their hygienic difference to 0."""
+    lhs, rhs = as_expr(lhs), as_expr(rhs)
+    method = decide(lhs, rhs, expand_sums)
+    if method is None:
+        diff = canonical(lhs) - canonical(rhs)
+        try:
+            shown = sp.sstr(sp.simplify(diff))
+        except Exception:
+            shown = sp.sstr(diff)
+        raise VerificationError(f"not an identity: before - after = {shown[:400]}")
+    return _make(lhs, rhs, "algebra", detail=method, assumptions=_positive_atoms(lhs) | _positive_atoms(rhs))
+
+
+def assume(lhs: sp.Expr, rhs: sp.Expr) -> Theorem:
+    """``{lhs = rhs} ⊢ lhs = rhs``: a hypothesis (only :func:`induction` discharges it)."""
+    lhs, rhs = as_expr(lhs), as_expr(rhs)
+    return _make(lhs, rhs, "hypothesis", hyps=frozenset({(lhs, rhs)}))
+
+
+def refl(e: sp.Expr) -> Theorem:
+    e = as_expr(e)
+    return _make(e, e, "reflexivity")
+
+
+def trans(a: Theorem, b: Theorem) -> Theorem:
+    """From ``a: x = y`` and ``b: y = z``, ``x = z``."""
+    a, b = _check_theorem(a), _check_theorem(b)
+    if not _alpha_eq(a.rhs, b.lhs):
+        raise VerificationError(f"cannot chain: {sp.sstr(a.rhs)} is not {sp.sstr(b.lhs)}")
+    return _make(a.lhs, b.rhs, "transitivity", (a, b))
+
+
+def sym(a: Theorem) -> Theorem:
+    a = _check_theorem(a)
+    return _make(a.rhs, a.lhs, "symmetry", (a,))
+
+
+def _fixed(th: Theorem) -> set[sp.Basic]:
+    """Variables a theorem is *not* general in: free in its hypotheses, or with a restricted domain."""
+    out: set[sp.Basic] = {v for v, _ in th.domain}
+    for a, b in th.hyps:
+        out |= a.free_symbols | b.free_symbols
+    return out
+
+
+def inst(th: Theorem, mapping: Mapping[sp.Symbol, Any]) -> Theorem:
+    """Instantiate free variables of ``th``; each value must satisfy the variable's assumptions and domain."""
+    th = _check_theorem(th)
+    rule: dict[sp.Basic, sp.Expr] = {}
+    domain = dict(th.domain)
+    for var, raw in mapping.items():
+        value = as_expr(raw)
+        if not isinstance(var, sp.Symbol):
+            raise VerificationError(f"can only instantiate variables, not {sp.sstr(var)}")
+        if not _satisfies(var, value):
+            raise VerificationError(
+                f"cannot instantiate {var} := {sp.sstr(value)}: the theorem was proved for {var} with "
+                f"assumptions {sorted(k for k, v in var.assumptions0.items() if v and k in ('integer', 'positive', 'nonnegative', 'real', 'nonzero'))}"
+            )
+        if var in domain:
+            allowed = domain[var]
+            if not (value.is_Integer and int(value) in allowed):
+                raise VerificationError(
+                    f"cannot instantiate {var} := {sp.sstr(value)}: the statement was checked only for "
+                    f"{var} in {{{', '.join(map(str, allowed))}}}"
+                )
+        rule[var] = value
+    incoming = set().union(*(v.free_symbols for v in rule.values())) if rule else set()
+
+    def sub(e: sp.Expr) -> sp.Expr:
+        if not e.free_symbols & set(rule):
+            return e
+        # Rename binders apart only when a value could be captured by one (keeps the user's names).
+        return (canonical(e) if incoming & bound_symbols(e) else e).xreplace(rule)
+
+    hyps = frozenset((sub(a), sub(b)) for a, b in th.hyps)
+    new_domain = tuple((v, vals) for v, vals in th.domain if v not in rule)
+    return Theorem(
+        _KERNEL,
+        sub(th.lhs),
+        sub(th.rhs),
+        rule="instantiation",
+        detail=", ".join(f"{sp.sstr(k)} := {sp.sstr(v)}" for k, v in rule.items()),
+        premises=(th,),
+        hyps=hyps,
+        axioms=th.axioms,
+        domain=new_domain,
+        assumptions=th.assumptions,
+    )
+
+
+def _rewrite_in(
+    e: sp.Basic, th: Theorem, fixed: set[sp.Basic], scope: dict[sp.Basic, sp.Expr], count: list[int]
+) -> sp.Basic:
+    lhs = th.lhs
+    if e == lhs or (isinstance(e, type(lhs)) and lhs.has(sp.Sum, sp.Product) and _alpha_eq(e, lhs)):
+        captured = set(scope) & (lhs.free_symbols | th.rhs.free_symbols)
+        if captured & fixed:
+            names = ", ".join(sorted(map(str, captured & fixed)))
+            raise VerificationError(
+                f"cannot use {sp.sstr(lhs)} = {sp.sstr(th.rhs)} under a sum over {names}: the statement "
+                f"holds for a particular {names} only"
+            )
+        for k in captured:  # the bound variable instantiates a general one: its range must fit
+            if isinstance(k, sp.Symbol) and not _satisfies(k, scope[k]):
+                raise VerificationError(
+                    f"cannot use {sp.sstr(lhs)} = {sp.sstr(th.rhs)} inside the sum over {k}: its range "
+                    f"(from {sp.sstr(scope[k])}) is outside the assumptions {k} was proved under"
+                )
+        count[0] += 1
+        return th.rhs
+    if isinstance(e, (sp.Sum, sp.Product)):
+        inner = dict(scope)
+        limits = []
+        for limit in reversed(e.limits):
+            k, a, b = limit
+            a2, b2 = _rewrite_in(a, th, fixed, inner, count), _rewrite_in(b, th, fixed, inner, count)
+            lo = a.xreplace({s: v for s, v in inner.items()})
+            inner[k] = lo + sp.Dummy("kappa", integer=True, nonnegative=True)
+            limits.append((k, a2, b2))
+        body = _rewrite_in(e.function, th, fixed, inner, count)
+        return type(e)(body, *reversed(limits))
+    if not e.args:
+        return e
+    args = [_rewrite_in(a, th, fixed, scope, count) for a in e.args]
+    return e if all(x is y for x, y in zip(args, e.args, strict=True)) else e.func(*args)
+
+
+def rewrite(th: Theorem, expr: sp.Expr) -> Theorem:
+    """``⊢ expr = expr'`` where ``expr'`` has every occurrence of ``th.lhs`` replaced by ``th.rhs``."""
+    th = _check_theorem(th)
+    expr = as_expr(expr)
+    count = [0]
+    out = _rewrite_in(expr, th, _fixed(th), {}, count)
+    if count[0] == 0:
+        raise VerificationError(f"{sp.sstr(th.lhs)} does not occur in {sp.sstr(expr)[:200]}")
+    return _make(expr, out, "rewrite", (th,), detail=f"{count[0]} occurrence(s)")
+
+
+# --------------------------------------------------------------------------------------- sums
+def _peel_sums(e: sp.Basic, bound: sp.Expr, first: bool, count: list[int]) -> sp.Basic:
+    if isinstance(e, sp.Sum) and len(e.limits) == 1:
+        k, a, b = e.limits[0]
+        f = _peel_sums(e.function, bound, first, count)
+        if (b if not first else a) == bound:
+            if not (b - a).is_nonnegative:
+                raise VerificationError(
+                    f"cannot split a term off {sp.sstr(e)}: its range may be empty ({sp.sstr(b)} >= {sp.sstr(a)} unknown)"
+                )
+            count[0] += 1
+            if first:
+                return f.xreplace({k: a}) + sp.Sum(f, (k, a + 1, b))
+            return sp.Sum(f, (k, a, b - 1)) + f.xreplace({k: b})
+        return sp.Sum(f, (k, a, b))
+    if not e.args:
+        return e
+    args = [_peel_sums(a, bound, first, count) for a in e.args]
+    return e if all(x is y for x, y in zip(args, e.args, strict=True)) else e.func(*args)
+
+
+def peel(expr: sp.Expr, bound: sp.Expr, first: bool = False) -> Theorem:
+    r"""The definition of a finite sum: :math:`\sum_{k=a}^{b} f_k = \sum_{k=a}^{b-1} f_k + f_b` for
+    :math:`b \ge a` (``first``: :math:`= f_a + \sum_{k=a+1}^{b} f_k`), for every sum whose last (first)
+    index is ``bound``."""
+    expr, bound = as_expr(expr), as_expr(bound)
+    count = [0]
+    out = _peel_sums(expr, bound, first, count)
+    if count[0] == 0:
+        which = "first" if first else "last"
+        raise VerificationError(f"no sum with {which} index {sp.sstr(bound)} to split")
+    return _make(expr, out, "finite sum", detail=f"{'first' if first else 'last'} term split off")
+
+
+def _single_sum(e: sp.Expr) -> tuple[sp.Expr, sp.Expr, tuple[Any, ...]] | None:
+    coeff, rest = e.as_coeff_Mul()
+    if isinstance(rest, sp.Sum):
+        return coeff, rest.function, rest.limits
+    if isinstance(rest, sp.Mul):
+        sums = [a for a in rest.args if isinstance(a, sp.Sum)]
+        if len(sums) == 1:
+            other = sp.Mul(*[a for a in rest.args if a is not sums[0]])
+            return coeff * other, sums[0].function, sums[0].limits
+    return None
+
+
+def sum_congruence(lhs: sp.Expr, rhs: sp.Expr) -> Theorem:
+    r""":math:`c\sum_{k=a}^{b} f_k = d\sum_{k=a}^{b} g_k` for all bounds when :math:`c f_k = d g_k` for
+    every k in the range (``c, d`` free of k: the index is renamed apart first)."""
+    lhs, rhs = as_expr(lhs), as_expr(rhs)
+    left, right = _single_sum(canonical(lhs)), _single_sum(canonical(rhs))
+    if left is None or right is None:
+        raise VerificationError("summand identity needs a single sum on each side")
+    if left[2] != right[2]:
+        raise VerificationError(f"sum limits differ: {left[2]} vs {right[2]}")
+    # Inside the sum each index lies in its range: k = a + κ with κ >= 0.
+    values: dict[sp.Basic, sp.Expr] = {}
+    for k, a, _ in reversed(left[2]):
+        values[k] = a.xreplace(values) + sp.Dummy(f"kappa_{k}", integer=True, nonnegative=True)
+    f, g = (left[0] * left[1]).xreplace(values), (right[0] * right[1]).xreplace(values)
+    method = is_zero(expand_concrete(f - g))
+    if method is None:
+        raise VerificationError("summands differ")
+    bounds = ", ".join(f"{sp.sstr(a)}..{sp.sstr(b)}" for _, a, b in left[2])
+    return _make(
+        lhs,
+        rhs,
+        "sum congruence",
+        detail=f"summands equal ({method}) for every index in {bounds}",
+        assumptions=_positive_atoms(lhs) | _positive_atoms(rhs),
+    )
+
+
+def expand_concrete(e: sp.Expr) -> sp.Expr:
+    from derive.proof._algebra import expand_concrete_sums
+
+    return expand_concrete_sums(e)
+
+
+# --------------------------------------------------------------------------------------- models
+def _layer_of(q: sp.Basic) -> Any:
+    from derive.quantities import JacEntry, LogDetMap, LogDetStep
+
+    if isinstance(q, LogDetStep):
+        return q.model.step(q.args[1])
+    if isinstance(q, (LogDetMap, JacEntry)):
+        return q.model
+    raise VerificationError(f"{sp.sstr(q)} is not the log-determinant of a model")
+
+
+def _is_generic(layer: Any) -> bool:
+    from derive.layers.generic import GenericLayer
+
+    return isinstance(layer, GenericLayer)
+
+
+def _abbreviate_safely(layer: Any, e: sp.Expr) -> sp.Expr:
+    """Abbreviate model-level terms; an abbreviation may not claim more than its definition has."""
+    if _is_generic(layer):
+        from derive.layers.generic import ARApply
+
+        pairs = [(a, a.abbreviation()) for a in e.atoms(ARApply)]
+    else:
+        pairs = list(layer.abbreviations().items())
+    for src, dst in pairs:
+        for key in ("positive", "nonnegative", "nonzero", "real", "integer"):
+            if getattr(dst, f"is_{key}") is True and getattr(src, f"is_{key}") is not True:
+                raise VerificationError(f"abbreviation {sp.sstr(dst)} claims {key}, {sp.sstr(src)} is not")
+    return layer.abbreviate(e)
+
+
+def _generic_entries(layer: Any) -> tuple[str, sp.Expr, sp.Symbol]:
+    """Structure and diagonal of a generic layer's Jacobian, for symbolic i, j (computed)."""
+    i = sp.Dummy("i", integer=True, positive=True)
+    k = sp.Dummy("k", integer=True, positive=True)
+
+    def vanishes(e: sp.Expr) -> bool:
+        return e == 0 or sp.expand(e) == 0 or sp.simplify(e) == 0
+
+    above = sp.diff(layer.component(i), layer.input(i + k))
+    below = sp.diff(layer.component(i + k), layer.input(i))
+    above, below = (sp.Integer(0) if vanishes(e) else e for e in (above, below))
+    if above == 0 and below == 0:
+        structure = "diagonal"
+    elif above == 0:
+        structure = "lower-triangular"
+    elif below == 0:
+        structure = "upper-triangular"
+    else:
+        raise VerificationError(f"{layer!r}: the Jacobian is not triangular for symbolic i, j")
+    return structure, sp.diff(layer.component(i), layer.input(i)), i
+
+
+def jacobian_logdet(q: sp.Expr) -> Theorem:
+    r"""``⊢ q = Σ_r log|J_rr|`` (or the block / full determinant) for ``q`` a model's log-determinant.
+
+    The Jacobian is computed from the model (dependency analysis and differentiation; for a layer at
+    symbolic dimension, differentiation for symbolic i, j); the triangular or block determinant is
+    the cited axiom.
+    """
+    from derive.symbols import i as display_i
+
+    q = as_expr(q)
+    layer = _layer_of(q)
+    if _is_generic(layer):
+        structure, diag, i = _generic_entries(layer)
+        term = sp.log(sp.Abs(_abbreviate_safely(layer, diag))).xreplace({i: display_i})
+        rhs = sp.Sum(term, (display_i, 1, layer.dim))
+        return _make(
+            q,
+            rhs,
+            "jacobian",
+            axioms={ax.DET_TRIANGULAR.name},
+            detail=f"Jacobian {structure} for symbolic i, j (entries differentiated from the model); "
+            "det of a triangular matrix is the product of its diagonal",
+        )
+    J = layer.jacobian()
+    if J.structure.is_triangular:
+        used = {ax.DET_TRIANGULAR.name}
+        what = f"{J.structure.value}, {J.zero_entries()} entries zero by dependency"
+    elif J.structure.is_block:
+        used = {ax.DET_BLOCK_TRIANGULAR.name}
+        what = f"{J.structure.value} with blocks {list(J.blocks)}"
+    else:
+        used, what = set(), "full: determinant computed by SymPy"
+    rhs = _abbreviate_safely(layer, J.log_abs_det())
+    return _make(q, rhs, "jacobian", axioms=used, detail=f"Jacobian of {layer!r}: {what}")
+
+
+def jacobian_entry(q: sp.Expr) -> Theorem:
+    """``⊢ J[r, c] = ∂y_r/∂x_c`` differentiated from the (concrete) model."""
+    from derive.quantities import JacEntry
+
+    q = as_expr(q)
+    if not isinstance(q, JacEntry):
+        raise VerificationError(f"{sp.sstr(q)} is not a Jacobian entry")
+    layer, (r, c) = q.model, q.args[1:]
+    if _is_generic(layer):
+        value = sp.diff(layer.component(r), layer.input(c))
+    else:
+        value = sp.diff(layer.forward()[int(r) - 1], layer.inputs()[int(c) - 1])
+    return _make(q, value, "differentiation", detail=f"entry ({r}, {c}) of the Jacobian of {layer!r}")
+
+
+def _bijection_evidence(layer: Any) -> str:
+    """Computed evidence that a layer is a bijection of R^n; raises when it cannot be established."""
+    if _is_generic(layer):
+        structure, diag, i = _generic_entries(layer)
+        affine = sp.simplify(sp.diff(diag, layer.input(i))) == 0
+        ok = affine and diag.is_nonzero is True
+        from derive.symbols import i as display_i
+
+        shown = show(layer.abbreviate(diag).xreplace({i: display_i}))
+        what = f"{structure} for symbolic i, j; ∂y_i/∂x_i = {shown} is free of x_i and nonzero"
+    else:
+        J = layer.jacobian()
+        ins = layer.inputs()
+        ok = J.structure.is_triangular and all(
+            d.is_nonzero is True and sp.diff(d, ins[r]) == 0 for r, d in enumerate(J.diagonal)
+        )
+        what = f"{J.structure.value} Jacobian of {layer!r}, each diagonal entry nonzero and free of its input"
+    if not ok:
+        raise VerificationError(f"change of variables needs a bijection; not established for {layer!r}")
+    return what
+
+
+def change_of_variables(q_out: sp.Expr) -> Theorem:
+    r"""Axiom instance: :math:`\log p(\text{out}) = \log p(\text{in}) - \log|\det J|` for the map whose
+    output density ``q_out`` is — a flow's iterate ``LogQ(F, t)`` (the map is step t, or with
+    ``LogQ(F, t)`` and ``total=True``… see :func:`change_of_variables_total`), or ``LogQOut(L)``."""
+    from derive.quantities import LogDetMap, LogDetStep, LogN, LogQ, LogQIn, LogQOut, ModelAtom
+
+    q_out = as_expr(q_out)
+    if isinstance(q_out, LogQ):
+        atom, t = q_out.args
+        flow = q_out.model
+        layer = flow.step(t)
+        q_in = LogN(atom) if t == 0 else LogQ(atom, t - 1)
+        logdet = LogDetStep(atom, t)
+    elif isinstance(q_out, LogQOut):
+        layer = q_out.model
+        atom = ModelAtom(layer)
+        q_in, logdet = LogQIn(atom), LogDetMap(atom)
+    else:
+        raise VerificationError(f"{sp.sstr(q_out)} is not the density of a map's output")
+    evidence = _bijection_evidence(layer)
+    return _make(
+        q_out,
+        q_in - logdet,
+        "axiom",
+        axioms={ax.CHANGE_OF_VARIABLES.name},
+        detail=f"{ax.CHANGE_OF_VARIABLES.name}; bijection: {evidence}",
+    )
+
+
+def change_of_variables_total(q_out: sp.Expr) -> Theorem:
+    r"""Axiom instance for the whole flow :math:`\boldsymbol\epsilon\mapsto\mathbf{z}_T` (concrete T):
+    :math:`\log q(\mathbf{z}_T) = \log\mathcal{N}(\boldsymbol\epsilon) - \log|\det\partial\mathbf{z}_T/\partial\boldsymbol\epsilon|`."""
+    from derive.quantities import LogDetTotal, LogN, LogQ
+
+    q_out = as_expr(q_out)
+    if not isinstance(q_out, LogQ) or not q_out.args[1].is_Integer:
+        raise VerificationError("the whole-flow change of variables needs log q(z_T|x) at a concrete T")
+    atom, T = q_out.args
+    flow = q_out.model
+    evidence = "; ".join(_bijection_evidence(flow.step(k)) for k in range(int(T) + 1))
+    return _make(
+        q_out,
+        LogN(atom) - LogDetTotal(atom, T),
+        "axiom",
+        axioms={ax.CHANGE_OF_VARIABLES.name},
+        detail=f"{ax.CHANGE_OF_VARIABLES.name}; a composition of bijections: {evidence}",
+    )
+
+
+def logdet_chain(q: sp.Expr) -> Theorem:
+    r"""Axiom instance (chain rule + det(AB) = det A det B): :math:`\log|\det\partial\mathbf{z}_T/
+    \partial\boldsymbol\epsilon| = \sum_{t=0}^{T}\log|\det\partial\mathbf{z}_t/\partial\mathbf{z}_{t-1}|`,
+    for a concrete T, after checking that each step maps the previous step's output."""
+    from derive.quantities import LogDetStep, LogDetTotal
+
+    q = as_expr(q)
+    if not isinstance(q, LogDetTotal) or not q.args[1].is_Integer:
+        raise VerificationError("the log-det chain rule needs log|det dz_T/deps| at a concrete T")
+    atom, T = q.args
+    flow = q.model
+    steps = [flow.step(k) for k in range(int(T) + 1)]
+    for prev, nxt in itertools.pairwise(steps):
+        if tuple(nxt.inputs()) != tuple(prev.output_symbols()):
+            raise VerificationError(f"{nxt!r} does not take {prev!r}'s output as its input")
+    rhs = sp.Add(*[LogDetStep(atom, k) for k in range(int(T) + 1)])
+    return _make(
+        q,
+        rhs,
+        "axiom",
+        axioms={ax.CHAIN_RULE.name, ax.DET_PRODUCT.name},
+        detail=f"chain rule and det(AB) = det A det B over {len(steps)} composed maps (inputs = previous outputs, checked)",
+    )
+
+
+def gaussian(q: sp.Expr) -> Theorem:
+    r"""Axiom instance: :math:`\log\mathcal{N}(\boldsymbol\epsilon;\mathbf{0},\mathbf{I}) =
+    \sum_{i=1}^{D}(-\tfrac12\log 2\pi - \tfrac12\epsilon_i^2)` for the flow's dimension D."""
+    from derive.quantities import LogN, LogQOut
+    from derive.symbols import epsilon, i
+
+    q = as_expr(q)
+    if isinstance(q, LogN) or (isinstance(q, LogQOut) and q.model.text_io[0] == "ε"):
+        dim = q.model.dim
+    else:
+        raise VerificationError(f"{sp.sstr(q)} is not a standard normal log-density")
+    body = -sp.log(2 * sp.pi) / 2 - epsilon[i] ** 2 / 2
+    return _make(
+        q,
+        sp.Sum(body, (i, 1, as_expr(dim))),
+        "axiom",
+        axioms={ax.GAUSSIAN_DENSITY.name},
+        detail="mean 0, covariance I",
+    )
+
+
+def inverse_logdet(q_inverse: sp.Expr, q_forward: sp.Expr) -> Theorem:
+    r"""Axiom instance: ``log|det J_g| = -log|det J_f|`` when g inverts f, checked by composing the
+    models component-wise (``g(f(u)) = u``; symbolic i for layers at symbolic dimension)."""
+    from derive.quantities import LogDetMap
+
+    q_inverse, q_forward = as_expr(q_inverse), as_expr(q_forward)
+    if not isinstance(q_inverse, LogDetMap) or not isinstance(q_forward, LogDetMap):
+        raise VerificationError("the inverse-function rule relates two maps' log-determinants")
+    g, f = q_inverse.model, q_forward.model
+    if _is_generic(g) and _is_generic(f):
+        i = sp.Dummy("i", integer=True, positive=True)
+        # g's input j is f's output j: substitute f's components for g's inputs (diagonal maps only).
+        gi = g.component(i).xreplace({g.input(i): f.component(i)})
+        ok = gi.free_symbols.isdisjoint({g.input(i)}) and is_zero(gi - f.input(i)) is not None
+        where = "for symbolic i"
+    else:
+        outs = dict(zip(g.inputs(), f.forward(), strict=True))
+        ok = all(
+            is_zero(gc.xreplace(outs) - x) is not None for gc, x in zip(g.forward(), f.inputs(), strict=True)
+        )
+        where = f"at D = {f.dim}"
+    if not ok:
+        raise VerificationError(f"{g!r} is not the inverse of {f!r}")
+    return _make(
+        q_inverse,
+        -q_forward,
+        "axiom",
+        axioms={ax.INVERSE_FUNCTION.name},
+        detail=f"inverse function theorem; g(f(u)) = u checked {where}",
+    )
+
+
+def statistic(q: sp.Expr) -> Theorem:
+    """``⊢ v_i = (batch variance)`` / ``⊢ ŷ_{1,i} = (x_{1,i} - mean)/sqrt(v_i + ε)``: the definition of a
+    train-mode batch statistic, computed from the model at its concrete batch size."""
+    from derive.quantities import BatchHat, BatchVar
+
+    q = as_expr(q)
+    if not isinstance(q, (BatchVar, BatchHat)):
+        raise VerificationError(f"{sp.sstr(q)} is not a batch statistic")
+    model, i = q.model, q.args[1]
+    value = model.var(i) if isinstance(q, BatchVar) else model.normalized(1, i)
+    for key in ("nonnegative", "real"):
+        if getattr(q, f"is_{key}") is True and getattr(value, f"is_{key}") is not True:
+            raise VerificationError(f"{sp.sstr(q)} is declared {key}, its definition is not")
+    return _make(q, value, "definition", detail=f"{type(q).__name__} of {model!r}")
+
+
+# --------------------------------------------------------------------------------------- induction, cases
+def _nat(v: sp.Symbol) -> bool:
+    return isinstance(v, sp.Symbol) and v.is_integer is True and v.is_nonnegative is True
+
+
+def induction(
+    var: sp.Symbol, lhs: sp.Expr, rhs: sp.Expr, base: Theorem, step: Theorem, n: sp.Symbol
+) -> Theorem:
+    r"""``⊢ lhs = rhs`` for all ``var ≥ 0`` from ``base: ⊢ P(0)`` and ``step: {P(n)} ⊢ P(n+1)``."""
+    base, step = _check_theorem(base), _check_theorem(step)
+    lhs, rhs = as_expr(lhs), as_expr(rhs)
+    if not _nat(var) or not _nat(n):
+        raise VerificationError("induction runs over nonnegative integer variables")
+    if n in lhs.free_symbols | rhs.free_symbols:
+        raise VerificationError(f"the induction variable {n} must be fresh")
+    at = lambda v: (lhs.xreplace({var: v}), rhs.xreplace({var: v}))  # noqa: E731
+    if base.hyps or base.domain or not (_alpha_eq(base.lhs, at(0)[0]) and _alpha_eq(base.rhs, at(0)[1])):
+        raise VerificationError(f"the base case is not P(0): {base!r}")
+    p_n = at(n)
+    if len(step.hyps) != 1 or step.domain:
+        raise VerificationError(f"the induction step must assume exactly P({n})")
+    ((h_lhs, h_rhs),) = step.hyps
+    if not (_alpha_eq(h_lhs, p_n[0]) and _alpha_eq(h_rhs, p_n[1])):
+        raise VerificationError(f"the induction step assumes {sp.sstr(h_lhs)} = {sp.sstr(h_rhs)}, not P({n})")
+    p_next = at(n + 1)
+    if not (_alpha_eq(step.lhs, p_next[0]) and _alpha_eq(step.rhs, p_next[1])):
+        raise VerificationError(f"the induction step does not conclude P({n}+1): {step!r}")
+    th = _make(lhs, rhs, "induction", (base,), axioms={ax.INDUCTION.name} | step.axioms, detail=f"on {var}")
+    return Theorem(
+        _KERNEL,
+        th.lhs,
+        th.rhs,
+        rule="induction",
+        detail=f"on {var}: base case and step",
+        premises=(base, step),
+        hyps=frozenset(),
+        axioms=th.axioms,
+        domain=(),
+        assumptions=tuple(sorted(set(base.assumptions) | set(step.assumptions))),
+    )
+
+
+def finite_cases(var: sp.Symbol, lhs: sp.Expr, rhs: sp.Expr, cases: Mapping[int, Theorem]) -> Theorem:
+    """``⊢ lhs = rhs`` for ``var`` in the finite set ``cases`` (each case proved); the domain says so."""
+    lhs, rhs = as_expr(lhs), as_expr(rhs)
+    if not cases:
+        raise VerificationError("no cases")
+    for value, th in cases.items():
+        th = _check_theorem(th)
+        if th.hyps:
+            raise VerificationError(f"case {var} = {value} has open hypotheses")
+        want = (lhs.xreplace({var: value}), rhs.xreplace({var: value}))
+        if not (_alpha_eq(th.lhs, want[0]) and _alpha_eq(th.rhs, want[1])):
+            raise VerificationError(
+                f"case {var} = {value} proves {th!r}, not the statement at {var} = {value}"
+            )
+    return _make(
+        lhs,
+        rhs,
+        "finite cases",
+        tuple(cases.values()),
+        domain=((var, tuple(sorted(cases))),),
+        detail=f"checked for {var} in {{{', '.join(map(str, sorted(cases)))}}} only",
+    )
