@@ -50,6 +50,8 @@ def test_every_script_is_covered() -> None:
 def test_help_is_plain_text_and_explains_every_option(
     name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    source = (ROOT / "scripts" / name).read_text()
+    assert "ArgumentParser(" in source, f"{name} has no argument parser: --help would run it"
     text = _help(name, capsys, monkeypatch)
     assert text.startswith(f"usage: {name}")
     assert not REST.search(text), REST.search(text)
