@@ -116,3 +116,29 @@ def test_no_score_means_a_blank_grade_never_zero(fmt):
         fmt
     ]
     assert last[header.index(grade_column)] == ""
+
+
+@pytest.mark.parametrize(
+    ("fmt", "column"),
+    [("prairielearn", "feedback"), ("moodle", "Feedback comments")],
+    ids=["prairielearn-markdown", "moodle-html"],
+)
+def test_feedback_quoting_student_text_cannot_become_markup(fmt, column):
+    meta = {
+        "prairielearn": {"uid": "u", "qid": "q", "submission_id": "1"},
+        "moodle": {
+            "Identifier": "Participant 1",
+            "Grade": "",
+            "Feedback comments": "",
+            "Last modified (grade)": "-",
+        },
+    }[fmt]
+    feedback = 'Step 1 does not follow: from <img src=x onerror="alert(1)"> & co'
+    out = io.StringIO()
+    write_grades(out, fmt, [Submission("1", "x", "0", 1, meta)], {"1": {"score": 0.0, "feedback": feedback}})
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    cell = rows[1][rows[0].index(column)]
+    assert (
+        "<" not in cell
+        and cell == 'Step 1 does not follow: from &lt;img src=x onerror="alert(1)"&gt; &amp; co'
+    )

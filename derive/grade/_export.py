@@ -1,7 +1,8 @@
 r"""The grades file a course platform imports (``--csv``), one row per submission in input order.
 
 * ``prairielearn`` — the manual-grading upload: ``uid``, ``qid``, ``submission_id``, ``score_perc``
-  (0-100), ``feedback`` (Markdown); a blank ``score_perc`` leaves the score unchanged.
+  (0-100), ``feedback`` (Markdown, with ``<>&`` as entities); a blank ``score_perc`` leaves the score
+  unchanged.
 * ``moodle`` — the offline grading worksheet as downloaded, with ``Grade`` (score x ``Maximum
   Grade``) and, when the worksheet has the column, ``Feedback comments`` filled in; ``Identifier``
   and ``Last modified (grade)`` are kept as they were (Moodle's importer matches on the first and
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import html
 import os
 import tempfile
 from pathlib import Path
@@ -34,6 +36,15 @@ from derive.errors import UsageError
 from derive.grade._inputs import Submission
 
 __all__ = ["export_grades", "write_grades"]
+
+
+def _markup_safe(text: str) -> str:
+    """Feedback for a platform that renders it (PrairieLearn: Markdown, Moodle: HTML).
+
+    It quotes the student's LaTeX, so ``<``, ``>`` and ``&`` become entity references: they show
+    as typed and cannot become markup in the student's browser.
+    """
+    return html.escape(str(text), quote=False)
 
 
 def _number(value: float) -> str:
@@ -67,7 +78,7 @@ def write_grades(
                     meta.get("qid", ""),
                     meta.get("submission_id", ""),
                     perc,
-                    rec.get("feedback", ""),
+                    _markup_safe(rec.get("feedback", "")),
                 ]
             )
     elif fmt == "moodle":
@@ -78,7 +89,7 @@ def write_grades(
             if rec.get("score") is not None:
                 row["Grade"] = _scaled(rec["score"], row.get("Maximum Grade", ""))
             if "Feedback comments" in row:
-                row["Feedback comments"] = rec.get("feedback", "")
+                row["Feedback comments"] = _markup_safe(rec.get("feedback", ""))
             writer.writerow([row.get(h, "") for h in header])
     elif fmt == "canvas":
         column = assignment or "derive grade"
