@@ -9,7 +9,11 @@ crash of the caller.
 
 Statuses and exit codes: ``equivalent`` 0 (with how it was proved), ``not-equivalent`` 1 (with a
 counterexample confirmed in high precision), ``parse-error`` 2 (with the column), ``undecided`` 3
-(with the numeric evidence), ``timeout`` 3.
+(with the numeric evidence), ``timeout`` 3. A chain ``L = E_1 = ... = E_n`` is right only when
+every member equals the reference; the first one that does not is named with its counterexample.
+
+``check_steps(problem_id, text)`` (from :mod:`derive.steps`) checks a whole derivation step by
+step instead: which line does not follow, why, and a counterexample.
 
 >>> r = check_answer("batchnorm-logdet", r"-\frac12\sum_{i=1}^{D}\log(\tilde\sigma_i^2+\epsilon)")
 >>> r.status, r.exit_code

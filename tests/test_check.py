@@ -91,10 +91,10 @@ def evaluate_at(expr: sp.Expr, problem_id: str, cex: dict[str, Any]) -> sp.Expr:
     e = expr.subs(sizes)
     # free scalars first (a free index letter such as t in sigma_{t,i} gets a value too), then sums
     labels = {atom.base.label for atom in e.atoms(sp.Indexed)}
-    free = {
+    free = {  # integer symbols only: a real symbol used as an index (A_B) keeps its atom A[B]
         s: sp.Rational(cex[str(s)])
         for s in e.free_symbols - labels
-        if isinstance(s, sp.Symbol) and str(s) in cex
+        if isinstance(s, sp.Symbol) and s.is_integer and str(s) in cex
     }
     e = _apply_definitions(e.xreplace(free).doit(), problem.domain.definitions).doit()
     # Indexed atoms first: one whose index stayed symbolic (sigma[t,4]) is an opaque atom of its own.
