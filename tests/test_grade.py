@@ -201,8 +201,9 @@ def _wait_for_lines(path: Path, n: int, proc: subprocess.Popen, limit: float = 1
     "sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["sigkill", "sigint", "sigterm"]
 )
 def test_interrupted_run_resumes_with_every_id_once(tmp_path, sig):
-    ids = [f"s{k:03d}" for k in range(40)]
-    subs = _write(tmp_path / "subs", {k: (RIGHT if n % 3 else WRONG) for n, k in enumerate(ids)})
+    ids = [f"s{k:03d}" for k in range(80)]
+    # distinct texts (trailing spaces), so each is checked on its own and the run takes a while
+    subs = _write(tmp_path / "subs", {k: (RIGHT if n % 3 else WRONG) + " " * n for n, k in enumerate(ids)})
     out = tmp_path / "r.jsonl"
     proc = subprocess.Popen(
         _cli("grade", PROBLEM, str(subs), "--out", str(out), "--jobs", "2"), stderr=subprocess.PIPE
