@@ -173,7 +173,8 @@ def check_answer_unlimited(problem_id: str, latex: str, *, strict: bool = True) 
             message = (
                 verdict.message
                 if len(lines) == 1
-                else f"{where} is not equal to the reference: {verdict.message}"
+                else f"{where} is not equal to the reference: "
+                + verdict.message.removeprefix("The answer is not equivalent to the reference: ")
             )
             return CheckResult(
                 problem_id,
