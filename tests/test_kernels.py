@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
@@ -19,7 +22,7 @@ from derive import kernels, results
 from derive.codegen import LogSigmoid
 from derive.errors import VerificationError
 from derive.symbols import D, N, T, bn_eps, epsilon, gamma, log_sigma, n, s, sigma, t
-from tests.helpers import assert_close, exact_value
+from tests.helpers import REFERENCE_DIGITS, assert_close, exact_value
 
 HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 DTYPES = [np.float64, np.float32]
@@ -27,11 +30,13 @@ DTYPES = [np.float64, np.float32]
 DECADES = {np.dtype(np.float64): 300, np.dtype(np.float32): 37}
 
 
+@cache
 def _x_base() -> sp.IndexedBase:
     (x,) = [b for b in results.batchnorm_train_logdet().atoms(sp.IndexedBase) if b.label.name == "x"]
     return x
 
 
+@cache
 def _var_base() -> sp.IndexedBase:
     (var,) = [b for b in kernels.batchnorm_logdet.kernel_expr.atoms(sp.IndexedBase) if b.label.name == "var"]
     return var
@@ -160,6 +165,71 @@ def instances(draw: Any, case: Case) -> tuple[dict[str, np.ndarray], Any]:
 
 
 # --------------------------------------------------------------------------- exact reference
+@cache
+def _expanded_part(part: str, unbiased: bool, samples: int, d: int) -> sp.Expr:
+    """One term of a train-mode expression (``train`` or ``affine``) at N = samples, D = d, sums expanded."""
+    if part == "train":
+        expr = results.batchnorm_train_logdet(unbiased)
+    else:
+        expr = results.batchnorm_logdet(affine=True) - results.batchnorm_logdet(affine=False)
+    return _expand_sums(expr.subs({N: samples, D: d})).doit()
+
+
+def _expand_sums(expr: sp.Expr) -> sp.Expr:
+    """Sums with integer bounds written out term by term, innermost first (``Sum.doit`` tries
+    symbolic summation first, which is ~50x slower here)."""
+
+    def terms(e: sp.Sum) -> sp.Expr:
+        f = e.function
+        for v, lo, hi in e.limits:
+            f = sp.Add(*(f.xreplace({v: k}) for k in range(int(lo), int(hi) + 1)))
+        return f
+
+    def concrete(e: sp.Basic) -> bool:
+        return isinstance(e, sp.Sum) and all(lim[1].is_Integer and lim[2].is_Integer for lim in e.limits)
+
+    return expr.replace(concrete, terms)
+
+
+@cache
+def _train_reference(
+    unbiased: bool, affine: bool, samples: int, d: int
+) -> tuple[tuple[sp.Indexed, ...], Callable[..., Any]]:
+    """The train-mode expression at N, D, expanded once per size (not once per sample and example:
+    the expansion was most of these tests' time) and lambdified for mpmath over its atoms and ε.
+
+    ``x[n, i]`` stays an atom of its own; the sample ``n = k`` is chosen by passing ``x[k, i]``'s value
+    for it, which is the substitution ``n = k`` because ``n`` occurs nowhere else (asserted).
+    """
+    parts = ["train", "affine"] if affine else ["train"]
+    expr = sp.Add(*(_expanded_part(p, unbiased, samples, d) for p in parts))
+    atoms = tuple(sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key))
+    holders = sp.symbols(f"a0:{len(atoms)}")
+    body = expr.xreplace(dict(zip(atoms, holders, strict=True)))
+    assert body.free_symbols <= {*holders, bn_eps}, body.free_symbols
+    return atoms, sp.lambdify([*holders, bn_eps], body, modules="mpmath")
+
+
+def _train_exact(case: Case, a: dict[str, np.ndarray], k: int) -> float:
+    """Sample ``k``'s exact value: inputs enter exactly, evaluated with 20 guard digits beyond
+    ``REFERENCE_DIGITS`` (a fixed working precision, where ``evalf`` would adapt to cancellation)."""
+    samples, d = a["x"].shape
+    atoms, fn = _train_reference(case.variant["unbiased"], case.variant["affine"], samples, d)
+    values = []
+    for atom in atoms:
+        array, rows = (
+            (a["x"], [k if ix == n else int(ix) for ix in atom.indices])
+            if atom.base == _x_base()
+            else (
+                a["gamma"],
+                [int(ix) for ix in atom.indices],
+            )
+        )
+        values.append(mpmath.mpf(float(array[tuple(r - 1 for r in rows)])))
+    with mpmath.workdps(REFERENCE_DIGITS + 20):
+        return float(fn(*values, mpmath.mpf(float(a["eps"]))))
+
+
 def _single(case: Case, a: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Exact value(s) and tolerance scale of one unbatched instance (50 digits, inputs taken exactly)."""
     f64 = {k: np.asarray(v, dtype=np.float64) for k, v in a.items()}
@@ -198,14 +268,7 @@ def _single(case: Case, a: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarra
     else:  # train mode: one value per sample n
         xs, e = f64["x"], f64["eps"]
         samples, d = xs.shape
-        arrays = {_x_base(): (a["x"], (1, 1)), **({gamma: (a["gamma"], (1,))} if "gamma" in a else {})}
-        sizes = {N: samples, D: d}
-        value = np.array(
-            [
-                exact_value(case.derived(), {**sizes, n: k + 1}, arrays, {bn_eps: float(a["eps"])})
-                for k in range(samples)
-            ]
-        )
+        value = np.array([_train_exact(case, a, k + 1) for k in range(samples)])
         # Forward-error scale: |terms| plus the conditioning of log|1 - (1 + c y²)/N| (cancellation).
         c = samples / (samples - 1) if case.variant["unbiased"] else 1.0
         var = xs.var(axis=0, ddof=1 if case.variant["unbiased"] else 0)
@@ -321,7 +384,11 @@ def test_import_is_lazy_and_fast() -> None:
 # --------------------------------------------------------------------------- values
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_matches_exact_value_of_the_expression(case: Case) -> None:
-    @settings(max_examples=15 if case.out_core else 30, deadline=None, derandomize=True, database=None)
+    # train mode: 15 examples, and 5 for the affine variants, whose extra term is a plain
+    # sum log|gamma| (checked against the non-affine kernel in test_affine_adds_sum_log_abs_gamma)
+    examples = (5 if case.variant.get("affine") else 15) if case.out_core else 30
+
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None)
     @given(instances(case))
     def check(instance: tuple[dict[str, np.ndarray], np.dtype]) -> None:
         arrays, dtype = instance
@@ -488,3 +555,87 @@ def test_affine_adds_sum_log_abs_gamma() -> None:
         kernels.batchnorm_train_logdet(x, 0.1) + extra[:, None],
         rtol=1e-12,
     )
+
+
+# --------------------------------------------------------------------------- fast path vs reference path
+U64 = float(np.finfo(np.float64).eps) / 2
+
+
+def _paths_bound(eps: np.ndarray, sig: np.ndarray) -> np.ndarray:
+    r"""Worst-case |fast - reference| for ``iaf_log_q``, per batch row (float64).
+
+    Both paths are compared with the exact value (``derive.codegen._grouped_log``): the reference
+    sums L = (T+1)D rounded logs, error <= u |log σ| each plus <= L u Σ|log σ| for a running sum; the
+    fast path's grouped products are off by <= L u in their logs altogether. The common terms
+    (D log(2π)/2, Σ ε²/2) are computed alike; their additions cost <= 4 u of the total magnitude.
+    """
+    logs = np.abs(np.log(sig)).reshape(*sig.shape[:-2], -1)
+    width = logs.shape[-1]
+    magnitude = np.sum(logs, axis=-1) + np.sum(eps**2, axis=-1) / 2 + eps.shape[-1] * HALF_LOG_2PI
+    return U64 * (width + 2 * (width + 1) * np.sum(logs, axis=-1) + 4 * magnitude)
+
+
+def test_iaf_log_q_lowers_the_checked_log_product_rewrite() -> None:
+    from derive.codegen import LogProd
+    from derive.codegen._log_product import equivalent
+
+    assert kernels.iaf_log_q.expr == results.iaf_log_q()  # the proved expression, untouched
+    rewritten = kernels.iaf_log_q.kernel_expr
+    assert rewritten.has(sp.Product) and equivalent(rewritten, results.iaf_log_q())
+    assert sp.simplify(sp.expand_log(rewritten) - sp.expand_log(results.iaf_log_q())) == 0
+    assert kernels.iaf_log_q.generated().lowered.expr.has(LogProd)
+    assert "derive_log_prod(sigma, (-2, -1))" in kernels.iaf_log_q.source
+    reference = kernels.iaf_log_q.reference()
+    assert "log(sigma)" in reference.source and "derive_log_prod" not in reference.source
+    assert reference.chunk_bytes is None
+
+
+@st.composite
+def iaf_batches(draw: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A batch of 1..40 rows, D in 1..12, T in 0..9, σ = 10^u with u uniform in ±decades for a drawn
+    decades in {0.5, 5, 30, 300}: moderate data (the grouped path) to 1e±300 (the fallback)."""
+    b, d, steps = draw(st.integers(1, 40)), draw(st.integers(1, 12)), draw(st.integers(0, 9))
+    decades = draw(st.sampled_from([0.5, 5.0, 30.0, 300.0]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    sig = 10.0 ** rng.uniform(-decades, decades, (b, steps + 1, d))
+    if draw(st.booleans()):  # a few extreme rows among moderate ones
+        rows = rng.integers(0, b, 2)
+        sig[rows] = 10.0 ** rng.uniform(-300, 300, sig[rows].shape)
+    return rng.standard_normal((b, d)), sig
+
+
+@given(iaf_batches(), st.sampled_from([64, 1024, None]))
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+def test_iaf_log_q_fast_path_matches_reference_path(batch: tuple[np.ndarray, np.ndarray], chunk: Any) -> None:
+    eps, sig = batch
+    fast = dataclasses.replace(kernels.iaf_log_q.generated(), chunk_bytes=chunk)  # small blocks: many
+    reference = kernels.iaf_log_q.reference()
+    got, want = fast(eps, sig), reference(eps, sig)
+    assert got.shape == want.shape == eps.shape[:-1]
+    assert np.all(np.abs(got - want) <= _paths_bound(eps, sig))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_iaf_log_q_grouped_path_matches_exact_value(dtype: Any) -> None:
+    """Sizes where the grouped products are really taken (D T large, σ moderate), against 50 digits."""
+    rng = np.random.default_rng(11)
+    eps, sig = (
+        rng.standard_normal((3, 12)).astype(dtype),
+        np.exp(rng.uniform(-3, 3, (3, 9, 12))).astype(dtype),
+    )
+    got = kernels.iaf_log_q(eps, sig)
+    assert got.dtype == dtype
+    for row in range(3):
+        want, scale = _single(CASES[0], {"eps": eps[row], "sigma": sig[row]})
+        assert_close(got[row], want, dtype=dtype, scale=scale)
+
+
+def test_iaf_log_q_large_batch_is_chunked_and_matches_reference() -> None:
+    rng = np.random.default_rng(12)
+    eps, sig = rng.standard_normal((3000, 32)), np.exp(0.3 * rng.standard_normal((3000, 9, 32)))
+    sig[17, 3, 5], sig[2900, 0, 0] = 1e-300, 1e300  # two blocks take the fallback
+    kernel = kernels.iaf_log_q.generated()
+    assert 3000 * sig[0].nbytes > kernel.chunk_bytes  # more than one block
+    got, want = kernels.iaf_log_q(eps, sig), kernels.iaf_log_q.reference()(eps, sig)
+    assert np.all(np.abs(got - want) <= _paths_bound(eps, sig))
