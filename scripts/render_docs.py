@@ -28,6 +28,7 @@ PAGES: dict[str, Callable[[], Proof]] = {
     "q1-iaf-inverse.md": iaf_inverse_proof,
     "q2-batchnorm-eval.md": batchnorm_eval_proof,
     "q2-batchnorm-eval-affine.md": lambda: batchnorm_eval_proof(None, True),
+    "q2-batchnorm-eval-generative.md": lambda: batchnorm_eval_proof(None, True, "generative"),
     "q2-batchnorm-train.md": batchnorm_train_proof,
 }
 
