@@ -27,7 +27,7 @@ from typing import Any
 import sympy as sp
 
 from derive.equivalence import Domain, SizeVar, decide
-from derive.equivalence._normal_form import canonical_dummy, normal_form
+from derive.equivalence._normal_form import canonical_dummy, is_nested, normal_form
 from derive.equivalence._rewrite import prepare
 from derive.errors import DeriveError, ParseError, ResourceLimitError
 from derive.problems import Problem, get_problem
@@ -94,6 +94,8 @@ def _pretty_difference(diff: sp.Expr) -> sp.Expr:
         if not key:
             total += summand
             continue
+        if is_nested(key):  # a sum whose bounds depend on an outer index: shown as it is
+            raise ValueError("nested box")
         limits = []
         used: set[str] = set()
         mapping = {}
