@@ -290,89 +290,17 @@ class BatchHat(Quantity):
         return f"ŷ_(1,{sp.sstr(self.args[1])})"
 
 
-# --- legacy (being replaced by the model-bound quantities above) ---
-class _LegacyQuantity(sp.Function):
-    """An unevaluated named quantity (never simplifies on its own)."""
+def LogDensity(t: Any) -> sp.Expr:
+    r""":math:`\log q(\mathbf{z}_t|\mathbf{x})` of the IAF flow at symbolic D (the answer checker's target)."""
+    from derive.layers.flow import IAFFlow
+    from derive.symbols import D
 
-    is_real = True
-
-    @classmethod
-    def eval(cls, *args: Any) -> None:
-        return None
+    return LogQ(ModelAtom(IAFFlow(D)), t)
 
 
-class LogDensity(_LegacyQuantity):
-    r""":math:`\log q(\mathbf{z}_t|\mathbf{x})`, the log-density of the t-th iterate."""
+def LogAbsDetBatchNorm() -> sp.Expr:
+    r""":math:`\log|\det\partial\mathbf{y}/\partial\mathbf{x}|` of eval-mode batch norm at symbolic D."""
+    from derive.layers.generic import GenericBatchNorm
+    from derive.symbols import D
 
-    nargs = 1
-
-    def _latex(self, printer: Any) -> str:
-        return rf"\log q(\mathbf{{z}}_{{{printer._print(self.args[0])}}}|\mathbf{{x}})"
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"log q(z_{printer._print(self.args[0])}|x)"
-
-
-class LogStdNormal(_LegacyQuantity):
-    r""":math:`\log\mathcal{N}(\boldsymbol\epsilon; \mathbf{0}, \mathbf{I})`, the base density of the noise."""
-
-    nargs = 0
-
-    def _latex(self, printer: Any) -> str:
-        return r"\log\mathcal{N}(\boldsymbol{\epsilon};\mathbf{0},\mathbf{I})"
-
-    def _sympystr(self, printer: Any) -> str:
-        return "log N(eps; 0, I)"
-
-
-class LogAbsDetJ(_LegacyQuantity):
-    r""":math:`\log|\det \partial\mathbf{z}_t/\partial\mathbf{z}_{t-1}|` (``t = 0``: with respect to ε)."""
-
-    nargs = 1
-
-    def _latex(self, printer: Any) -> str:
-        k = self.args[0]
-        den = r"\boldsymbol{\epsilon}" if k == 0 else rf"\mathbf{{z}}_{{{printer._print(k - 1)}}}"
-        return (
-            rf"\log\left|\det \frac{{\partial \mathbf{{z}}_{{{printer._print(k)}}}}}{{\partial {den}}}\right|"
-        )
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"log|det dz_{printer._print(self.args[0])}/dz_prev|"
-
-
-class LogAbsDetTotal(_LegacyQuantity):
-    r""":math:`\log|\det \partial\mathbf{z}_T/\partial\boldsymbol\epsilon|`, the whole flow's log-determinant."""
-
-    nargs = 1
-
-    def _latex(self, printer: Any) -> str:
-        return (
-            rf"\log\left|\det \frac{{\partial \mathbf{{z}}_{{{printer._print(self.args[0])}}}}}"
-            r"{\partial \boldsymbol{\epsilon}}\right|"
-        )
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"log|det dz_{printer._print(self.args[0])}/deps|"
-
-
-class LogAbsDetBatchNorm(_LegacyQuantity):
-    r""":math:`\log|\det \partial\mathbf{y}/\partial\mathbf{x}|` of a batch-normalisation layer."""
-
-    nargs = 0
-
-    def _latex(self, printer: Any) -> str:
-        return r"\log\left|\det \frac{\partial \mathbf{y}}{\partial \mathbf{x}}\right|"
-
-    def _sympystr(self, printer: Any) -> str:
-        return "log|det dy/dx|"
-
-
-class JacobianEntry(_LegacyQuantity):
-    r""":math:`\partial y_{i}/\partial x_{j}` for a layer named by ``args[0]`` (printing only)."""
-
-    nargs = 3
-
-    def _latex(self, printer: Any) -> str:
-        name, r, c = self.args
-        return rf"\left(J_{{{printer._print(name)}}}\right)_{{{printer._print(r)},{printer._print(c)}}}"
+    return LogDetMap(ModelAtom(GenericBatchNorm(D)))
