@@ -17,7 +17,9 @@ SIZES = [pytest.param(c, hh, ww, id=f"C{c}-H{hh}-W{ww}") for c, hh, ww in ((1, 2
 def test_actnorm_spatial_factor_is_proved_and_its_omission_refuted(c: int, hh: int, ww: int) -> None:
     layer = ActNorm(c, height=hh, width=ww)
     derived = layer.derived_logdet()
-    assert is_zero(derived - hh * ww * sp.Add(*[sp.log(sp.Abs(scale[k])) for k in range(1, c + 1)])) is not None
+    assert (
+        is_zero(derived - hh * ww * sp.Add(*[sp.log(sp.Abs(scale[k])) for k in range(1, c + 1)])) is not None
+    )
     if hh * ww > 1:
         assert is_zero(derived - sp.Add(*[sp.log(sp.Abs(scale[k])) for k in range(1, c + 1)])) is None
 
