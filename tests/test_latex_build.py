@@ -159,8 +159,14 @@ def test_sum_extends_through_terms_without_the_index_in_between() -> None:
 
 def test_parenthesised_sum_does_not_extend() -> None:
     parsed = parse_expression(r"\sum_i (\epsilon_i) - \epsilon_1", IAF)
-    assert parsed.warnings == ()
+    assert not any("extending" in w for w in parsed.warnings)
     assert same(parsed.expr, sp.Sum(epsilon[i], (i, 1, D)) - epsilon[1])
+
+
+def test_a_sum_without_bounds_takes_the_default_range_with_a_warning() -> None:
+    parsed = parse_expression(r"\sum_i \epsilon_i", IAF)
+    assert same(parsed.expr, sp.Sum(epsilon[i], (i, 1, D)))
+    assert parsed.warnings == (r"\sum over i without bounds read as i = 1..D",)
 
 
 def test_unknown_symbols_are_free_with_a_warning() -> None:

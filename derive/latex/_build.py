@@ -12,7 +12,7 @@ r"""Syntax tree -> SymPy, explicitly: every object is built by a constructor, ne
 >>> from derive.latex._parse import parse
 >>> b = Builder(Notation(scalars={"D": D}, indexed={}, index_ranges={"i": (i, 1, D)}), "")
 >>> b.build(parse(r"\sum_i 0.5 c").members[0]), b.warnings
-(Sum(c/2, (i, 1, D)), ["unknown symbol 'c' treated as a free variable"])
+(Sum(c/2, (i, 1, D)), ['\\sum over i without bounds read as i = 1..D', "unknown symbol 'c' treated as a free variable"])
 """
 
 from __future__ import annotations
@@ -322,6 +322,8 @@ class Builder:
             var, low, high = sympy.Symbol(name.lstrip("\\"), integer=True), None, None
         lower = low if node.lower is None else self.build(node.lower)
         upper = high if node.upper is None else self.build(node.upper)
+        if (node.lower is None or node.upper is None) and lower is not None and upper is not None:
+            self.warn(f"\\{node.kind} over {name} without bounds read as {name} = {lower}..{upper}")
         if lower is None or upper is None:
             raise self.error(
                 f"\\{node.kind} over {name} needs bounds (e.g. \\{node.kind}_{{{name}=1}}^{{D}})", node
