@@ -213,6 +213,24 @@ def _bn_no_eps(self: BatchNormFlow, x: Tensor) -> tuple[Tensor, Tensor]:
     return y, logdet + 0.5 * torch.log1p(self.eps / self.running_var).sum()
 
 
+def _bn_eps_squared(self: BatchNormFlow, x: Tensor) -> tuple[Tensor, Tensor]:
+    """eps entered as eps**2 in the eval-mode log-det: off by ~eps/(2 var), below 1e-4 at eps = 1e-5."""
+    y, logdet = BatchNormFlow.forward(self, x)
+    if self.training:
+        return y, logdet
+    wrong = -0.5 * torch.log(self.running_var + self.eps**2) + 0.5 * torch.log(self.running_var + self.eps)
+    return y, logdet + wrong.sum()
+
+
+def _small_eps(make: Callable[[], nn.Module]) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        layer = make()
+        layer.eps = 1e-5  # type: ignore[assignment]
+        return layer
+
+    return build
+
+
 def _bn_gamma_no_abs(self: BatchNormFlow, x: Tensor) -> tuple[Tensor, Tensor]:
     y, logdet = BatchNormFlow.forward(self, x)
     assert self.weight is not None
@@ -244,6 +262,14 @@ class _LeakyNegativeSign(LeakyReLUFlow):
 class _LeakyBranchThreshold(LeakyReLUFlow):
     def log_abs_det(self, x: Tensor) -> Tensor:
         return torch.where(x < -1, torch.full_like(x, math.log(self.alpha)), torch.zeros_like(x)).sum(-1)
+
+
+class _LeakyForgetsFarBranch(LeakyReLUFlow):
+    """Right near 0, wrong far out (x < -2.5): a single randn point rarely gets there."""
+
+    def log_abs_det(self, x: Tensor) -> Tensor:
+        near = (x < 0) & (x >= -2.5)
+        return torch.where(near, torch.full_like(x, math.log(self.alpha)), torch.zeros_like(x)).sum(-1)
 
 
 class _SigmoidMissingFactor(SigmoidFlow):
@@ -348,6 +374,9 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant("batchnorm-train-unbiased-factor", "batch-norm mode", _f(_bn_mutant(_bn_unbiased_factor)), (3,)),
     Mutant("batchnorm-eval-no-eps", "missing constant", _f(_bn_mutant(_bn_no_eps)), (3,)),
+    Mutant(
+        "batchnorm-eval-eps-squared", "tiny constant error", _f(_small_eps(_bn_mutant(_bn_eps_squared))), (3,)
+    ),
     Mutant("batchnorm-gamma-no-abs", "missing |.|", _f(_bn_mutant(_bn_gamma_no_abs, affine=True)), (3,)),
     Mutant(
         "leaky-relu-negative-sign", "negative branch (flowjax)", _f(lambda: _LeakyNegativeSign(0.1)), (3,)
@@ -356,6 +385,12 @@ MUTANTS: tuple[Mutant, ...] = (
         "leaky-relu-branch-threshold",
         "negative branch (flowjax)",
         _f(lambda: _LeakyBranchThreshold(0.1)),
+        (3,),
+    ),
+    Mutant(
+        "leaky-relu-forgets-far-branch",
+        "branch never reached (flowjax)",
+        _f(lambda: _LeakyForgetsFarBranch(0.1)),
         (3,),
     ),
     Mutant("sigmoid-missing-factor", "wrong derivative", _f(_SigmoidMissingFactor), (3,)),
