@@ -24,9 +24,10 @@ import numpy as np
 
 __all__ = ["CHUNK_BYTES", "chunked_call"]
 
-#: Input bytes per block: one core's L2 cache on the machines derive is tuned on (fewer, larger blocks
-#: cost less Python overhead per call; much larger ones spill to L3 and memory).
-CHUNK_BYTES = 1 << 20
+#: Input bytes per block. Each block costs ~30 NumPy calls of Python overhead, so blocks should be
+#: large; 2 MiB (twice one core's L2 here, well inside the shared L3) measured fastest for
+#: ``iaf_log_q`` among 0.5, 1, 2 MiB in ``scripts/bench_kernels.py``-style runs on the 2-core machine.
+CHUNK_BYTES = 1 << 21
 
 
 def chunked_call(
