@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any, ClassVar, Literal, TypeVar
 
 import sympy as sp
@@ -32,6 +33,12 @@ __all__ = ["Direction", "FlowLayer"]
 
 Direction = Literal["generative", "normalizing"]
 _T = TypeVar("_T")
+
+
+@lru_cache(maxsize=512)
+def _shared_jacobian(layer: FlowLayer) -> StructuredJacobian:
+    """One Jacobian per *equal* layer (layers are value objects), however many instances ask."""
+    return jacobian(layer.forward(), layer.inputs())
 
 
 class FlowLayer(ABC):
@@ -79,7 +86,7 @@ class FlowLayer(ABC):
 
     def jacobian(self) -> StructuredJacobian:
         """The Jacobian of ``forward()`` with respect to ``inputs()``, structure proved (computed once)."""
-        return self._cached("jacobian", lambda: jacobian(self.forward(), self.inputs()))
+        return self._cached("jacobian", lambda: _shared_jacobian(self))
 
     def _cached(self, key: str, make: Callable[[], _T]) -> _T:
         """Layers are immutable once built, so derived objects are computed once per instance."""

@@ -19,6 +19,7 @@ n + 1
 from __future__ import annotations
 
 import dataclasses
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -50,18 +51,22 @@ class IAFFlow(Params):
         return bool(self.dim.is_Integer)
 
     def step(self, t: Any) -> Any:
-        """The layer model of step ``t`` (0: the base map ε ↦ z_0)."""
-        from derive.layers import GaussianBase, IAFStableStep, IAFStep
-
-        t = as_expr(t)
-        if t == 0:
-            return GaussianBase(int(self.dim)) if self.concrete else GenericGaussianBase(self.dim)
-        if not (t - 1).is_nonnegative or not t.is_integer:
-            raise VerificationError(f"cannot tell whether step {t} is an IAF step (t >= 1) or the base map")
-        if self.concrete and t.is_Integer:
-            cls = IAFStableStep if self.stable else IAFStep
-            return cls(int(self.dim), t=int(t))
-        return GenericIAFStep(t, self.dim, self.stable)
+        """The layer model of step ``t`` (0: the base map ε ↦ z_0); one instance per (flow, t)."""
+        return _step(self, as_expr(t))
 
     def __repr__(self) -> str:
         return f"IAFFlow(dim={self.dim}{', stable' if self.stable else ''})"
+
+
+@lru_cache(maxsize=1024)
+def _step(self: IAFFlow, t: sp.Expr) -> Any:
+    from derive.layers import GaussianBase, IAFStableStep, IAFStep
+
+    if t == 0:
+        return GaussianBase(int(self.dim)) if self.concrete else GenericGaussianBase(self.dim)
+    if not (t - 1).is_nonnegative or not t.is_integer:
+        raise VerificationError(f"cannot tell whether step {t} is an IAF step (t >= 1) or the base map")
+    if self.concrete and t.is_Integer:
+        cls = IAFStableStep if self.stable else IAFStep
+        return cls(int(self.dim), t=int(t))
+    return GenericIAFStep(t, self.dim, self.stable)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from functools import cache
 from typing import Any, ClassVar
 
 import sympy as sp
@@ -180,14 +181,20 @@ class SigmaE(Sigma):
 
 def concrete_ar(e: sp.Expr) -> sp.Expr:
     """Replace each ``ARApply(t, k)`` (integer k) by an undefined function of ``z[t-1, 1..k-1], h``."""
+    return e.xreplace({a: _concrete_ar(type(a), *a.args) for a in e.atoms(ARApply)})  # type: ignore[arg-type]
 
-    def make(app: ARApply) -> sp.Expr:
-        t, k = app.args
-        args = (*(z[t - 1, r] for r in range(1, int(k))), h)
-        assumptions = {"positive": True} if app.is_positive else {"real": True}
-        return sp.Function(f"{app.latex_name}_{{{t},{k}}}", **assumptions)(*args)
 
-    return e.replace(lambda a: isinstance(a, ARApply), make)
+@cache
+def _ar_arguments(t: sp.Expr, k: int) -> tuple[sp.Expr, ...]:
+    """``(z[t-1, 1], ..., z[t-1, k-1])``, built incrementally (Indexed construction is not cheap)."""
+    return () if k <= 1 else (*_ar_arguments(t, k - 1), z[t - 1, k - 1])
+
+
+@cache
+def _concrete_ar(kind: Any, t: sp.Expr, k: sp.Expr) -> sp.Expr:
+    args = (*_ar_arguments(t, int(k)), h)
+    assumptions = {"positive": True} if kind.is_positive else {"real": True}
+    return sp.Function(f"{kind.latex_name}_{{{t},{k}}}", **assumptions)(*args)
 
 
 def sigmoid(v: sp.Expr) -> sp.Expr:

@@ -28,7 +28,7 @@ import sympy as sp
 
 from derive.jacobian import Structure
 from derive.layers._base import Direction, FlowLayer
-from derive.layers.generic import GenericIAFStep, concrete_ar
+from derive.layers.generic import ARm, ARs, GenericIAFStep, Mu, Sigma, concrete_ar
 from derive.symbols import epsilon, h, m, mu, s, sigma, z
 
 __all__ = ["IAFInverse", "IAFStableStep", "IAFStep", "sigmoid"]
@@ -37,10 +37,6 @@ __all__ = ["IAFInverse", "IAFStableStep", "IAFStep", "sigmoid"]
 def sigmoid(v: sp.Expr) -> sp.Expr:
     r""":math:`\operatorname{sigmoid}(v) = 1/(1+e^{-v})`."""
     return 1 / (1 + sp.exp(-v))
-
-
-def _ar_function(name: str, t: object, k: int, args: tuple[sp.Expr, ...], **assumptions: bool) -> sp.Expr:
-    return sp.Function(f"{name}_{{{t},{k}}}", **assumptions)(*args)
 
 
 class _Autoregressive(FlowLayer):
@@ -73,10 +69,9 @@ class _Autoregressive(FlowLayer):
         return (*self.inputs()[: k - 1], h)
 
     def ar_function(self, name: str, k: int, **assumptions: bool) -> sp.Expr:
-        """The k-th autoregressive function ``name`` (built once per layer)."""
-        return self._cached(
-            f"{name}{k}", lambda: _ar_function(name, self.t, k, self.ar_args(k), **assumptions)
-        )
+        """The k-th autoregressive function ``name``: the very object ``forward()`` uses."""
+        kind = {r"\mu": Mu, r"\sigma": Sigma, "s": ARs, "m": ARm}[name]
+        return concrete_ar(kind(sp.Integer(self.t), sp.Integer(k)))
 
     def assumptions(self) -> tuple[str, ...]:
         return (

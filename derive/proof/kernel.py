@@ -51,6 +51,7 @@ from sympy.core.function import AppliedUndef
 
 from derive._expr import as_expr
 from derive.errors import VerificationError
+from derive.jacobian import structural_diff
 from derive.proof import axioms as ax
 from derive.proof._algebra import decide, is_zero
 from derive.proof._hygiene import RESERVED_PREFIX, bound_symbols, canonical
@@ -549,7 +550,7 @@ def _bijection_evidence(layer: Any) -> str:
         J = layer.jacobian()
         ins = layer.inputs()
         ok = J.structure.is_triangular and all(
-            d.is_nonzero is True and sp.diff(d, ins[r]) == 0 for r, d in enumerate(J.diagonal)
+            d.is_nonzero is True and structural_diff(d, ins[r]) == 0 for r, d in enumerate(J.diagonal)
         )
         what = f"{J.structure.value} Jacobian of {layer!r}, each diagonal entry nonzero and free of its input"
     if not ok:
