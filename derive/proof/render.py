@@ -194,7 +194,9 @@ def to_markdown(proof: Proof) -> str:
         if sec.after_text:
             out += [sec.after_text, ""]
     out += ["## Trusted base", "", "Axioms this proof rests on (declared, cited, never computed):", ""]
-    out += [f"* **{a.name}**: ${a.statement}$. Cited: {a.citation}." for a in proof.axioms_used()]
+    out += [f"* **{a.name}**: ${a.statement}$. Cited: {a.citation}." for a in proof.axioms_used()] or [
+        "* none"
+    ]
     out += ["", "Everything else was computed by the kernel (see the kernel documentation).", ""]
     return "\n".join(out)
 
@@ -264,6 +266,9 @@ _SYMBOLS = {
     r"\sum": "Σ",
     r"\prod": "Π",
     r"\log": "log ",
+    r"\tanh": "tanh",
+    r"\top": "ᵀ",
+    r"\operatorname": "",
     r"\sim": "~",
     r"\det": "det",
     r"\exp": "exp",
@@ -338,7 +343,9 @@ def to_text(proof: Proof) -> str:
         if sec.after_text:
             out += [_latex_to_text(sec.after_text), ""]
     out += ["Trusted base", "------------", "Axioms this proof rests on (declared, cited, never computed):"]
-    out += [f"  * {a.name}: {_latex_to_text(a.statement)}. Cited: {a.citation}." for a in proof.axioms_used()]
+    out += [
+        f"  * {a.name}: {_latex_to_text(a.statement)}. Cited: {a.citation}." for a in proof.axioms_used()
+    ] or ["  * none"]
     out += ["Everything else was computed by the kernel.", ""]
     return "\n".join(out)
 
