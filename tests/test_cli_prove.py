@@ -210,7 +210,7 @@ def test_prove_help_lists_targets_one_line_each_and_ends_with_exit_codes(
     assert main(["prove", "--help"]) == 0
     out = capsys.readouterr().out
     block = out.split("targets:\n", 1)[1].split("\n\n", 1)[0].splitlines()
-    assert [line.split()[0] for line in block] == list(cli.PROVE_TARGETS)
+    assert [line.split()[0] for line in block] == [*cli.PROVE_TARGETS, "LAYER"]
     assert all(len(line.split()) > 2 for line in block)
     assert " ".join(out.rstrip().split("exit codes:")[-1].split()) == (
         "0 every step verified 1 a step did not verify (the failing step is named on stderr) 2 bad arguments"

@@ -15,8 +15,6 @@ from __future__ import annotations
 import re
 from functools import cache
 
-import sympy as sp
-
 from derive.errors import UsageError
 from derive.proof._proof import ChainBuilder, Proof, Section
 from derive.proof.checks import FromJacobian, Identity
