@@ -19,6 +19,7 @@ from derive.layers.householder import Householder
 from derive.layers.iaf import IAFInverse, IAFStableStep, IAFStep
 from derive.layers.maf import MAFStep
 from derive.layers.planar import Planar, PlanarReparametrized
+from derive.layers.radial import Radial
 from derive.layers.spline import RQSpline
 from derive.layers.sylvester import Sylvester
 
@@ -43,6 +44,7 @@ __all__ = [
     "Planar",
     "PlanarReparametrized",
     "RQSpline",
+    "Radial",
     "Sigmoid",
     "Softplus",
     "Sylvester",
