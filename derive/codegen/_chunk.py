@@ -25,9 +25,10 @@ import numpy as np
 __all__ = ["CHUNK_BYTES", "chunked_call"]
 
 #: Input bytes per block. Each block costs ~30 NumPy calls of Python overhead, so blocks should be
-#: large; 2 MiB (twice one core's L2 here, well inside the shared L3) measured fastest for
-#: ``iaf_log_q`` among 0.5, 1, 2 MiB in ``scripts/bench_kernels.py``-style runs on the 2-core machine.
-CHUNK_BYTES = 1 << 21
+#: large, but not much larger than one core's L2 (1 MiB here): measured on the 2-core machine,
+#: 1 MiB was fastest or within noise of it for every kernel among 0.25, 0.5, 1, 2 MiB (2 MiB blocks
+#: made ``batchnorm_logdet`` 3x slower).
+CHUNK_BYTES = 1 << 20
 
 
 def chunked_call(
