@@ -1,11 +1,11 @@
 r"""NumPy kernels generated from the proved closed forms: the formulas derive proves are the ones users run.
 
 Every kernel is :func:`derive.codegen.generate` applied to a result of :mod:`derive.results`
-(after a *checked* substitution or rewrite where noted; :func:`iaf_log_q` also takes the checked
-speed rewrite :math:`\sum\log\sigma = \log\prod\sigma`, evaluated as guarded grouped products,
-see :mod:`derive.codegen`), generated at first use and cached; calls run block by block along the
-first batch axis so temporaries stay in cache;
-``import derive.kernels`` imports only NumPy. Each kernel carries ``.expr`` (the proved
+(after a *checked* substitution or rewrite where noted; :func:`iaf_log_q` and
+:func:`iaf_step_logdet` also take the checked speed rewrite :math:`\sum\log\sigma =
+\log\prod\sigma`, evaluated as guarded grouped products, see :mod:`derive.codegen`), generated at
+first use and cached; calls run block by block along the first batch axis so temporaries stay in
+cache; ``import derive.kernels`` imports only NumPy. Each kernel carries ``.expr`` (the proved
 expression), ``.kernel_expr`` (what was lowered) and ``.source`` (lambdify's code).
 
 Conventions: trailing axes as documented, leading axes are batch axes and broadcast like a NumPy
@@ -143,7 +143,8 @@ def _recipe(name: str, variant: tuple[tuple[str, Any], ...]) -> _Recipe:
         binding = {epsilon: ("eps", (i,)), sigma: ("sigma0", (0, i)), s: ("s", (Axis(t, 1, T), i))}
         return _Recipe(results.iaf_stable_log_q(), binding, ("eps", "sigma0", "s"), rewrite_log_sigmoid)
     if name == "iaf_step_logdet":
-        return _Recipe(results.iaf_step_logdet(opts["direction"]), {sigma: ("sigma", (None, i))}, ("sigma",))
+        step = results.iaf_step_logdet(opts["direction"])
+        return _Recipe(step, {sigma: ("sigma", (None, i))}, ("sigma",), optimize=rewrite_log_products)
     gammas: Binding = {gamma: ("gamma", (i,))} if opts["affine"] else {}
     args = ("gamma",) if opts["affine"] else ()
     if name == "batchnorm_logdet":
