@@ -440,3 +440,31 @@ def test_copies_of_a_theorem_are_the_same_object() -> None:
 
     th = K.algebra(sp.Integer(1), sp.Integer(1))
     assert copy.deepcopy(th) is th and copy.copy(th) is th
+
+
+def test_a_hand_built_step_cannot_show_a_theorem_about_something_else() -> None:
+    from derive.proof import Step
+
+    true_but_unrelated = K.algebra(sp.Integer(1), sp.Integer(1))
+    with pytest.raises(VerificationError, match="does not state this step"):
+        Step(LogQ(F, T), sp.Integer(0), "bogus", "", true_but_unrelated)
+
+
+def test_a_hand_built_chain_must_link_its_steps_to_its_theorem() -> None:
+    from derive.proof import Chain
+
+    real = real_chain("IAF step lemma")
+    with pytest.raises(VerificationError, match="do not match"):
+        Chain(LogQ(F, T), real.steps, real.theorem)
+
+
+def test_output_density_needs_the_models_declaration_not_its_label() -> None:
+    """gaussian() on a map's output only when the model declares that output to be N(0, I)."""
+    with pytest.raises(VerificationError):
+        K.gaussian(LogQOut(ModelAtom(BatchNorm(2))))
+
+
+def test_instantiating_a_variable_that_is_also_bound_keeps_the_binder() -> None:
+    th = K.algebra(sp.Sum(x[i], (i, 1, D)) + i, sp.Sum(x[t + 1 - 1] if False else x[i], (i, 1, D)) + i)
+    inst = K.inst(th, {i: 5})
+    assert inst.lhs.subs(D, 2).doit() == x[1] + x[2] + 5

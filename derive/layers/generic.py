@@ -302,6 +302,8 @@ class GenericIAFInverse(GenericLayer):
     name: ClassVar[str] = "iaf-inverse"
     direction: ClassVar[Direction] = "normalizing"
     claimed_structure: ClassVar[Structure] = Structure.LOWER_TRIANGULAR
+    #: The model's statement that its output is the flow's noise, ε ~ N(0, I).
+    output_standard_normal: ClassVar[bool] = True
 
     def input(self, j: sp.Expr) -> sp.Expr:
         return Y[j]

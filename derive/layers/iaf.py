@@ -159,6 +159,8 @@ class IAFInverse(FlowLayer):
     claimed_structure: ClassVar[Structure] = Structure.LOWER_TRIANGULAR
     latex_io: ClassVar[tuple[str, str]] = (r"\boldsymbol{\epsilon}", r"\mathbf{y}")
     text_io: ClassVar[tuple[str, str]] = ("ε", "y")
+    #: The model's statement that its output is the flow's noise, ε ~ N(0, I).
+    output_standard_normal: ClassVar[bool] = True
     y = sp.IndexedBase("y", real=True)
 
     def inputs(self) -> tuple[sp.Expr, ...]:

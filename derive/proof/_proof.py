@@ -60,6 +60,14 @@ class Step:
     cited: tuple[Theorem, ...] = ()
     cite: str = ""
 
+    def __post_init__(self) -> None:
+        # A step is only ever shown with the theorem that certifies exactly it.
+        if not isinstance(self.theorem, Theorem) or (self.theorem.lhs, self.theorem.rhs) != (
+            self.before,
+            self.after,
+        ):
+            raise VerificationError(f"step {self.rule!r}: its theorem does not state this step")
+
     @property
     def axioms(self) -> tuple[ax.Axiom, ...]:
         """The axioms this step introduces (not those inside the theorems it cites)."""
@@ -118,6 +126,16 @@ class Chain:
     steps: tuple[Step, ...]
     theorem: Theorem
     label: str = ""
+
+    def __post_init__(self) -> None:
+        ends = [self.lhs] + [s.after for s in self.steps]
+        linked = all(s.before == e for s, e in zip(self.steps, ends, strict=False))
+        if (
+            not isinstance(self.theorem, Theorem)
+            or not linked
+            or (self.theorem.lhs, self.theorem.rhs) != (self.lhs, ends[-1])
+        ):
+            raise VerificationError(f"chain {self.label!r}: its steps and theorem do not match")
 
     @property
     def result(self) -> sp.Expr:

@@ -287,7 +287,7 @@ def inst(th: Theorem, mapping: Mapping[sp.Symbol, Any]) -> Theorem:
         if not e.free_symbols & set(rule):
             return e
         # Rename binders apart only when a value could be captured by one (keeps the user's names).
-        return (canonical(e) if incoming & bound_symbols(e) else e).xreplace(rule)
+        return (canonical(e) if (incoming | set(rule)) & bound_symbols(e) else e).xreplace(rule)
 
     hyps = frozenset((sub(a), sub(b)) for a, b in th.hyps)
     new_domain = tuple((v, vals) for v, vals in th.domain if v not in rule)
@@ -666,6 +666,8 @@ def inverse_logdet(q_inverse: sp.Expr, q_forward: sp.Expr) -> Theorem:
         raise VerificationError("the inverse-function rule relates two maps' log-determinants")
     g, f = q_inverse.model, q_forward.model
     if _is_generic(g) and _is_generic(f):
+        if _generic_entries(g)[0] != "diagonal" or _generic_entries(f)[0] != "diagonal":
+            raise VerificationError("the component-wise inverse check needs two diagonal maps")
         i = sp.Dummy("i", integer=True, positive=True)
         # g's input j is f's output j: substitute f's components for g's inputs (diagonal maps only).
         gi = g.component(i).xreplace({g.input(i): f.component(i)})
