@@ -90,3 +90,18 @@ def test_every_path_named_in_the_docs_exists(doc: str) -> None:
     text = (ROOT / doc).read_text()
     for path in sorted(set(re.findall(r"\b((?:scripts|docs|tests|derive)/[\w./-]*\w)(?![\w<*])", text))):
         assert (ROOT / path).exists(), f"{doc} names {path}, which does not exist"
+
+
+WALL_CLOCK = re.compile(r"perf_counter|monotonic|time\.time\(|elapsed|timeit")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "tests").glob("test_*.py")), ids=lambda p: p.name)
+def test_no_test_asserts_how_long_something_took(path: Path) -> None:
+    """DEVELOPERS.md's rule: speed targets live in scripts/bench_*.py, never in an assertion.
+
+    Polling loops with a deadline (``while ... and time.monotonic() < deadline``) are allowed.
+    """
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        code = line.split("#", 1)[0]
+        if "assert" in code and WALL_CLOCK.search(code):
+            pytest.fail(f"{path.name}:{number} asserts a wall-clock time: {line.strip()}")
