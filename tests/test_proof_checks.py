@@ -161,7 +161,7 @@ def _identity(draw: st.DrawFn) -> tuple[sp.Expr, sp.Expr, sp.Symbol]:
     return before, after, q
 
 
-_FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_FAST
