@@ -26,6 +26,7 @@ from typing import Any
 
 import sympy as sp
 
+from derive._expr import as_expr
 from derive.equivalence import atom_label
 from derive.equivalence._rewrite import apply_definitions
 
@@ -65,7 +66,7 @@ def value_atoms(*exprs: sp.Expr) -> set[sp.Basic]:
 
 
 def _concrete(expr: sp.Expr, sizes: Mapping[sp.Symbol, int]) -> sp.Expr:
-    return sp.sympify(expr.xreplace({k: sp.Integer(v) for k, v in sizes.items()})).doit()
+    return as_expr(expr.xreplace({k: sp.Integer(v) for k, v in sizes.items()})).doit()
 
 
 def recheck(
