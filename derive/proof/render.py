@@ -86,31 +86,19 @@ def _escape_text(s: str) -> str:
     return "".join(out)
 
 
-def _how_latex(step: Step) -> str:
+def _how(step: Step, latex: bool) -> str:
+    """How the step was certified: what it cites, the axioms it introduces, what was computed."""
+    esc, em = (_escape_text, lambda w: rf"\emph{{{w}}}") if latex else ((lambda t: t), (lambda w: w))
     parts = []
     if step.cite:
-        parts.append(rf"\emph{{By}} {_escape_text(step.cite)}.")
+        parts.append(f"{em('By')} {esc(step.cite)}.")
     for a in step.axioms:
-        parts.append(rf"\emph{{Axiom}} {_escape_text(a.name)} (cited: {_escape_text(a.citation)}).")
+        parts.append(f"{em('Axiom')} {esc(a.name)} (cited: {esc(a.citation)}).")
     comp = step.computations() + [
         f"side condition: {c.split('; ', 1)[1]}" for c in step.conditions() if "; " in c
     ]
     if comp:
-        parts.append(r"\emph{Computed:} " + _escape_text("; ".join(comp)) + ".")
-    return " ".join(parts)
-
-
-def _how_plain(step: Step) -> str:
-    parts = []
-    if step.cite:
-        parts.append(f"By {step.cite}.")
-    for a in step.axioms:
-        parts.append(f"Axiom {a.name} (cited: {a.citation}).")
-    comp = step.computations() + [
-        f"side condition: {c.split('; ', 1)[1]}" for c in step.conditions() if "; " in c
-    ]
-    if comp:
-        parts.append("Computed: " + "; ".join(comp) + ".")
+        parts.append(f"{em('Computed:')} " + esc("; ".join(comp)) + ".")
     return " ".join(parts)
 
 
@@ -121,7 +109,7 @@ def _latex_chain(chain: Chain, number: list[int]) -> str:
         lhs = sp.latex(chain.lhs) if k == 0 else ""
         lines.append(rf"{lhs} &= {sp.latex(step.after)} && \text{{({number[0]}) {_escape_text(step.rule)}}}")
         why = f"{step.justification} " if step.justification else ""
-        notes.append(rf"\item[({number[0]})] {_escape_text(why)}{_how_latex(step)}")
+        notes.append(rf"\item[({number[0]})] {_escape_text(why)}{_how(step, latex=True)}")
     return (
         "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
         "{\\small\\begin{itemize}\n" + "\n".join(notes) + "\n\\end{itemize}}\n"
@@ -189,7 +177,7 @@ def to_markdown(proof: Proof) -> str:
                 lhs = sp.latex(chain.lhs) if k == 0 else ""
                 rows.append(rf"{lhs} &= {sp.latex(step.after)} && \text{{({number}) {step.rule}}}")
                 why = f"{step.justification} " if step.justification else ""
-                notes.append(f"{number}. {why}{_how_plain(step)}")
+                notes.append(f"{number}. {why}{_how(step, latex=False)}")
             out += ["$$", "\\begin{aligned}", " \\\\\n".join(rows), "\\end{aligned}", "$$", "", *notes, ""]
         if sec.after_text:
             out += [sec.after_text, ""]
@@ -338,7 +326,7 @@ def to_text(proof: Proof) -> str:
                 out.append("    = " + block[0])
                 out += ["      " + line for line in block[1:]]
                 why = f" {_latex_to_text(step.justification)}" if step.justification else ""
-                out.append(f"      ({number}) {step.rule}.{why} {_how_plain(step)}")
+                out.append(f"      ({number}) {step.rule}.{why} {_how(step, latex=False)}")
             out.append("")
         if sec.after_text:
             out += [_latex_to_text(sec.after_text), ""]
