@@ -1,52 +1,64 @@
-r"""A one-line progress bar on a terminal; silent when the stream is not a TTY (logs, CI, pipes).
+r"""The grader's progress bar: tqdm on a terminal; silent when the stream is not a TTY (logs, CI, pipes).
 
 >>> import io
 >>> bar = Progress(10, io.StringIO())
 >>> bar.active
 False
+>>> bar.update(); bar.done
+1
 """
 
 from __future__ import annotations
 
-import time
+import shutil
 from typing import TextIO
+
+from tqdm import tqdm
 
 __all__ = ["Progress"]
 
-WIDTH = 30
-
 
 class Progress:
-    """``update()`` once per finished item; redraws at most ten times a second."""
+    """``update()`` once per finished item; tqdm redraws at most ten times a second."""
 
     def __init__(self, total: int, stream: TextIO, *, label: str = "grading") -> None:
         self.total, self.stream, self.label = total, stream, label
         self.done = 0
+        self._bar: tqdm[None] | None = None
         self.active = total > 0 and _isatty(stream)
-        self._start = time.monotonic()
-        self._drawn = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self._bar is not None
+
+    @active.setter
+    def active(self, on: bool) -> None:
+        if on and self._bar is None:
+            size = shutil.get_terminal_size()
+            self._bar = tqdm(
+                total=self.total,
+                initial=self.done,
+                file=self.stream,
+                desc=self.label,
+                unit="sub",
+                mininterval=0.1,
+                # A pty whose size was never set reports 0 x 0, which tqdm takes literally and prints
+                # nothing: shutil falls back to 80 x 24 there.
+                ncols=min(size.columns, 100),
+                nrows=size.lines,
+                leave=True,
+            )
+        elif not on and self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     def update(self, n: int = 1) -> None:
         self.done += n
-        now = time.monotonic()
-        if self.active and (now - self._drawn >= 0.1 or self.done >= self.total):
-            self._drawn = now
-            self._draw(now)
-
-    def _draw(self, now: float) -> None:
-        share = self.done / self.total
-        filled = int(WIDTH * share)
-        rate = self.done / max(now - self._start, 1e-9)
-        eta = (self.total - self.done) / rate if rate > 0 else 0.0
-        bar = "#" * filled + "." * (WIDTH - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total} {rate:.1f}/s eta {eta:.0f} s ")
-        self.stream.flush()
+        if self._bar is not None:
+            self._bar.update(n)
 
     def close(self) -> None:
-        if self.active:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.active = False
+        self.active = False
 
 
 def _isatty(stream: TextIO) -> bool:
