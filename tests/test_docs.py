@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import doctest
 import importlib.util
 import os
 import subprocess
@@ -60,7 +61,26 @@ def test_site_builds_in_strict_mode(tmp_path: Path) -> None:
         assert (site / "proofs" / name.removesuffix(".md") / "index.html").exists(), name
     api = (site / "api" / "index.html").read_text()
     assert "derive.check.check_answer" in api and "derive.kernels.batchnorm_logdet" in api
+    # Docstrings are reST: the griffe hook (docs/hooks/griffe_rst.py) turns their roles into maths
+    # MathJax typesets (arithmatex spans) and code, so none is printed raw.
+    assert api.count('class="arithmatex"') >= 20
+    for raw in (":math:", ".. math::", ":func:", ":class:", ":mod:"):
+        assert raw not in api, raw
+    assert not (site / "hooks").exists()
     assert (site / "examples" / "derive.ipynb").exists()
+
+
+def test_rst_hook_rewrites_roles_and_math_blocks() -> None:
+    spec = importlib.util.spec_from_file_location("griffe_rst", ROOT / "docs" / "hooks" / "griffe_rst.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    failures, tried = doctest.testmod(module)
+    assert tried >= 2 and failures == 0
+    indented = module.rst_to_markdown(
+        "x\n\n.. math::\n\n    a_i = b\n\nafter :class:`derive.errors.UsageError`"
+    )
+    assert indented.split("\n")[3:6] == ["$$", "a_i = b", "$$"] and "`derive.errors.UsageError`" in indented
 
 
 def test_every_proof_page_and_every_command_is_in_the_nav() -> None:
