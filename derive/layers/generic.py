@@ -41,6 +41,16 @@ Y = sp.IndexedBase("y", real=True)
 
 __all__ = [
     "ARApply",
+    "CondR",
+    "CondS",
+    "CondSAll",
+    "CondT",
+    "Conditioner",
+    "DetMatrix",
+    "GenericActNorm",
+    "GenericAffineCoupling",
+    "GenericConv1x1",
+    "GenericImageLayer",
     "GenericBatchNorm",
     "GenericBatchNormTrainSample",
     "GenericGaussianBase",
@@ -432,3 +442,208 @@ class GenericBatchNormTrainSample(GenericLayer):
     @property
     def text_io(self) -> tuple[str, str]:
         return ("y_1", "x_1")
+
+
+# ---------------------------------------------------------------- issue 11: coupling and image layers
+#: Sizes of the symbolic-size coupling and image layers: the conditioner d, the m = D - d transformed
+#: coordinates (the coupling's dimension is d + m, so its ranges are provably well formed), and (C, H, W).
+d_split = sp.Symbol("d", integer=True, positive=True)
+m_rest = sp.Symbol("m", integer=True, positive=True)
+C_size = sp.Symbol("C", integer=True, positive=True)
+H_size = sp.Symbol("H", integer=True, positive=True)
+W_size = sp.Symbol("W", integer=True, positive=True)
+
+_coupling_s = sp.IndexedBase("s", real=True)
+_coupling_t = sp.IndexedBase("t", real=True)
+_coupling_r = sp.IndexedBase("r", real=True)
+
+
+class Conditioner(ARApply):
+    r"""A coupling network's output :math:`s_i(x_1,\dots,x_d)`; ``args = (i, d)``.
+
+    Its derivative with respect to :math:`x_j` is :math:`\partial s_i/\partial x_j` when :math:`j \le d`
+    and 0 when :math:`j > d` (a ``Piecewise`` while undecided): exactly the conditioner's dependence.
+    ``everything = True`` is a network that also reads :math:`x_{d+1:D}` (not a coupling; attack tests).
+    """
+
+    everything: ClassVar[bool] = False
+
+    def _eval_derivative(self, v: sp.Basic) -> sp.Expr:
+        if not (isinstance(v, sp.Indexed) and v.base == _X and len(v.indices) == 1):
+            return (
+                sp.Integer(0)
+                if isinstance(v, (sp.Symbol, sp.Indexed))
+                else sp.Derivative(self, v, evaluate=False)
+            )
+        if self.everything:
+            return sp.Derivative(self, v, evaluate=False)
+        depends = sp.Le(v.indices[0], self.args[1])
+        if depends is sp.false:
+            return sp.Integer(0)
+        if depends is sp.true:
+            return sp.Derivative(self, v, evaluate=False)
+        return sp.Piecewise((sp.Derivative(self, v, evaluate=False), depends), (0, True))
+
+    def abbreviation(self) -> sp.Expr:
+        return self.symbol[self.args[0]]
+
+    def _latex(self, printer: Any) -> str:
+        return rf"{self.latex_name}_{{{printer._print(self.args[0])}}}"
+
+
+class CondS(Conditioner):
+    symbol, latex_name = _coupling_s, "s"
+    is_real = True
+
+
+class CondT(Conditioner):
+    symbol, latex_name = _coupling_t, "t"
+    is_real = True
+
+
+class CondR(Conditioner):
+    symbol, latex_name = _coupling_r, "r"
+    is_real = True
+
+
+class CondSAll(CondS):
+    everything = True
+
+
+@dataclasses.dataclass(frozen=True)
+class GenericAffineCoupling(GenericLayer):
+    r"""RealNVP's split coupling for every d, D: :math:`y_i = x_i` for :math:`i \le d`,
+    :math:`y_i = x_i\,e^{s_i(x_{1:d})} + t_i(x_{1:d})` for :math:`d < i \le D = d + m`
+    (``scale="sigmoid"``: Glow's :math:`x_i\operatorname{sigmoid}(r_i) + t_i`).
+
+    ``reads_all=True`` is the broken variant whose scale also reads :math:`x_{d+1:D}` (attack tests).
+    The rows are stated on their two index ranges (:meth:`row_pieces`); the kernel checks that the
+    ranges partition :math:`1..D` and differentiates each.
+    """
+
+    split: sp.Expr = d_split
+    rest: sp.Expr = m_rest
+    scale: str = "exp"
+    reads_all: bool = False
+    name: ClassVar[str] = "affine-coupling"
+    direction: ClassVar[Direction] = "normalizing"
+    claimed_structure: ClassVar[Structure] = Structure.LOWER_TRIANGULAR
+
+    @property
+    def dim(self) -> sp.Expr:
+        return self.split + self.rest
+
+    def input(self, j: sp.Expr) -> sp.Expr:
+        return _X[j]
+
+    def transformed(self, i: sp.Expr) -> sp.Expr:
+        """Row i of the transformed block (i > d)."""
+        t = CondT(i, self.split)
+        if self.scale == "sigmoid":
+            return _X[i] * sigmoid(CondR(i, self.split)) + t
+        return _X[i] * sp.exp((CondSAll if self.reads_all else CondS)(i, self.split)) + t
+
+    def row_pieces(self) -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...]:
+        """``(lo, hi, row)``: row i of the map for lo <= i <= hi, stated at the model's index symbol."""
+        from derive.symbols import i
+
+        return ((sp.Integer(1), self.split, _X[i]), (self.split + 1, self.dim, self.transformed(i)))
+
+    def component(self, i: sp.Expr) -> sp.Expr:
+        return sp.Piecewise((_X[i], sp.Le(i, self.split)), (self.transformed(i), True))
+
+
+class DetMatrix(sp.Function):
+    r""":math:`\det\mathbf{W}` of the :math:`C\times C` matrix with entries ``base[c, c']``; ``args = (base, C)``."""
+
+    nargs = 2
+    is_real = True
+
+    @classmethod
+    def eval(cls, *args: Any) -> None:
+        return None
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        body = rf"\det \mathbf{{{printer._print(self.args[0].label)}}}"
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"det({self.args[0].label})"
+
+
+def _position(p: Any) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    from derive.errors import VerificationError
+
+    if not isinstance(p, (tuple, sp.Tuple)) or len(p) != 3:
+        raise VerificationError(f"an image layer's coordinates are (c, h, w), not {p!r}")
+    c, hh, ww = p
+    return c, hh, ww
+
+
+class GenericImageLayer(GenericLayer):
+    r"""A layer on a :math:`(C, H, W)` input for every C, H, W: ``component((c, h, w))`` in the inputs
+    ``input((c', h', w'))`` (coordinates are triples; the flattening order does not change :math:`|\det J|`)."""
+
+    channels: sp.Expr
+    height: sp.Expr
+    width: sp.Expr
+
+    @property
+    def dim(self) -> sp.Expr:
+        return self.channels * self.height * self.width
+
+    def input(self, j: Any) -> sp.Expr:
+        return _X[_position(j)]
+
+    def component(self, i: Any) -> sp.Expr:
+        return self.pixel_output(*_position(i))
+
+    @abstractmethod
+    def pixel_output(self, c: sp.Expr, hh: sp.Expr, ww: sp.Expr) -> sp.Expr:
+        """Output channel c at pixel (h, w)."""
+
+
+_an_scale = sp.IndexedBase("s", real=True, nonzero=True)
+_an_shift = sp.IndexedBase("b", real=True)
+_conv_weight = sp.IndexedBase("W", real=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class GenericActNorm(GenericImageLayer):
+    r"""Glow's ActNorm for every C, H, W: :math:`y_{c,h,w} = s_c x_{c,h,w} + b_c`, :math:`s_c \ne 0`.
+
+    ``per_position=True`` is FrEIA's bug, parameters :math:`s_{c,h,w}, b_{c,h,w}` (attack tests).
+    """
+
+    channels: sp.Expr = C_size
+    height: sp.Expr = H_size
+    width: sp.Expr = W_size
+    per_position: bool = False
+    name: ClassVar[str] = "actnorm"
+    direction: ClassVar[Direction] = "normalizing"
+    claimed_structure: ClassVar[Structure] = Structure.DIAGONAL
+
+    def pixel_output(self, c: sp.Expr, hh: sp.Expr, ww: sp.Expr) -> sp.Expr:
+        where = (c, hh, ww) if self.per_position else (c,)
+        return _an_scale[where] * _X[c, hh, ww] + _an_shift[where]
+
+
+@dataclasses.dataclass(frozen=True)
+class GenericConv1x1(GenericImageLayer):
+    r"""Glow's invertible 1×1 convolution for every C, H, W: :math:`y_{c,h,w} = \sum_{k=1}^{C} W_{c,k} x_{k,h,w}`.
+
+    ``per_pixel=True`` is a different matrix at every pixel, :math:`W_{c,k,h,w}` (attack tests).
+    """
+
+    channels: sp.Expr = C_size
+    height: sp.Expr = H_size
+    width: sp.Expr = W_size
+    per_pixel: bool = False
+    name: ClassVar[str] = "conv1x1"
+    direction: ClassVar[Direction] = "normalizing"
+    claimed_structure: ClassVar[Structure] = Structure.BLOCK_LOWER_TRIANGULAR
+
+    def pixel_output(self, c: sp.Expr, hh: sp.Expr, ww: sp.Expr) -> sp.Expr:
+        k = sp.Symbol("k", integer=True, positive=True)
+        weight = _conv_weight[c, k, hh, ww] if self.per_pixel else _conv_weight[c, k]
+        return sp.Sum(weight * _X[k, hh, ww], (k, 1, self.channels))

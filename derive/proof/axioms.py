@@ -21,6 +21,7 @@ __all__ = [
     "CHAIN_RULE",
     "CHANGE_OF_VARIABLES",
     "DET_BLOCK_TRIANGULAR",
+    "DET_KRONECKER",
     "DET_PRODUCT",
     "DET_TRIANGULAR",
     "GAUSSIAN_DENSITY",
@@ -75,6 +76,15 @@ DET_BLOCK_TRIANGULAR = Axiom(
     "block triangular with square diagonal blocks (computed by dependency analysis)",
     "Schur complement / Laplace expansion (e.g. Horn & Johnson, 0.8.5)",
 )
+DET_KRONECKER = Axiom(
+    "det-kronecker",
+    r"\det(I_n \otimes B) = (\det B)^n",
+    "the matrix is block diagonal with n copies of the same square block B, up to one permutation applied to "
+    "both rows and columns (computed: entries between different blocks vanish, and the block is free of the "
+    "block index)",
+    "Horn & Johnson, Topics in Matrix Analysis, Cor. 4.2.11 (det(A ⊗ B) = det(A)^m det(B)^n); a simultaneous "
+    "row and column permutation leaves the determinant unchanged",
+)
 GAUSSIAN_DENSITY = Axiom(
     "gaussian-density",
     r"\log\mathcal{N}(\mathbf{v};\boldsymbol\mu,\operatorname{diag}\boldsymbol\sigma^2) = "
@@ -102,6 +112,7 @@ AXIOMS: tuple[Axiom, ...] = (
     DET_PRODUCT,
     DET_TRIANGULAR,
     DET_BLOCK_TRIANGULAR,
+    DET_KRONECKER,
     GAUSSIAN_DENSITY,
     INDUCTION,
     INVERSE_FUNCTION,

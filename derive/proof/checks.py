@@ -39,6 +39,7 @@ __all__ = [
     "ChangeOfVariables",
     "Check",
     "Differentiate",
+    "FromBlocks",
     "FromJacobian",
     "Identity",
     "Induction",
@@ -289,3 +290,17 @@ class InverseFunction(Check):
         if len(found) != 1:
             raise VerificationError("the inverse-function rule needs one inverse map's log-det on the left")
         return _rewrite_both(before, as_expr(after), (K.inverse_logdet(found[0], self.forward),), self.then)
+
+
+@dataclass(frozen=True)
+class FromBlocks(_ModelRule):
+    """A log-determinant at symbolic size from the model's block structure (issue 11): a coupling's row
+    ranges, or an image layer's pixel blocks (entries differentiated; the spatial factor H·W computed)."""
+
+    def _kinds(self) -> tuple[type, ...]:
+        from derive.quantities import LogDetMap
+
+        return (LogDetMap,)
+
+    def _make(self, q: sp.Expr) -> Theorem:
+        return K.block_logdet(q)

@@ -63,6 +63,7 @@ __all__ = [
     "Theorem",
     "algebra",
     "assume",
+    "block_logdet",
     "change_of_variables",
     "finite_cases",
     "gaussian",
@@ -770,3 +771,147 @@ def finite_cases(var: sp.Symbol, lhs: sp.Expr, rhs: sp.Expr, cases: Mapping[int,
         domain=((var, tuple(sorted(cases))),),
         detail=f"checked for {var} in {{{', '.join(map(str, sorted(cases)))}}} only",
     )
+
+
+# --------------------------------------------------------------------------------------- issue 11: blocks
+def _decided(cond: sp.Basic, var: sp.Expr, lo: sp.Expr, hi: sp.Expr) -> bool | None:
+    """The truth of ``cond`` for every integer ``var`` in ``[lo, hi]``, or None when undecided.
+
+    Decided with ``var = lo + p`` or ``var = hi - p`` (``p >= 0``): each covers a superset of the range,
+    so a truth value found under either holds on the whole range."""
+    p = sp.Dummy("p", integer=True, nonnegative=True)
+    for value in (lo + p, hi - p):
+        got = cond.xreplace({var: value})
+        if got is sp.true or got is sp.false:
+            return got is sp.true
+    return None
+
+
+def _on_range(e: sp.Expr, var: sp.Expr, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:
+    """``e`` for ``var`` in ``[lo, hi]``: each ``Piecewise`` replaced by its branch there (if decided)."""
+
+    def pick(pw: sp.Piecewise) -> sp.Expr:
+        for value, cond in pw.args:
+            truth = True if cond is sp.true else _decided(cond, var, lo, hi)
+            if truth is None:
+                return pw  # undecided: kept, so a later zero test can only fail
+            if truth:
+                return value
+        return pw
+
+    return e.replace(lambda a: isinstance(a, sp.Piecewise), pick)
+
+
+def _vanishes(e: sp.Expr) -> bool:
+    """Cheap on purpose: an entry not shown zero counts as nonzero (that can only refuse a structure)."""
+    e = e.doit() if e.has(sp.Sum) else e
+    return e == 0 or sp.expand(e) == 0
+
+
+def _split_logdet(layer: Any) -> tuple[sp.Expr, set[str], str]:
+    """A layer stated on consecutive row ranges (``row_pieces``): lower triangular, diagonal per range."""
+    from derive.symbols import i as row
+
+    pieces = tuple(layer.row_pieces())
+    lows, highs = [sp.expand(lo) for lo, _, _ in pieces], [sp.expand(hi) for _, hi, _ in pieces]
+    if not pieces or lows[0] != 1 or highs[-1] != sp.expand(layer.dim):
+        raise VerificationError(f"{layer!r}: the row ranges do not run from 1 to {sp.sstr(layer.dim)}")
+    for hi, lo in zip(highs, lows[1:], strict=False):
+        if sp.expand(lo - hi - 1) != 0:
+            raise VerificationError(
+                f"{layer!r}: the row ranges are not consecutive ({sp.sstr(hi)}, {sp.sstr(lo)})"
+            )
+    for lo, hi in zip(lows, highs, strict=True):
+        if not sp.expand(hi - lo + 1).is_nonnegative:
+            raise VerificationError(
+                f"{layer!r}: cannot show the range {sp.sstr(lo)}..{sp.sstr(hi)} is well formed"
+            )
+    k = sp.Dummy("k", integer=True, positive=True)
+    terms = []
+    for lo, hi, value in pieces:
+        # The piece's statement must be the model's component on its range (the map is what is differentiated).
+        if not _vanishes(_on_range(layer.component(row), row, lo, hi) - value):
+            raise VerificationError(f"{layer!r}: the rows {sp.sstr(lo)}..{sp.sstr(hi)} are not the map's")
+        above = _on_range(sp.diff(value, layer.input(row + k)), row, lo, hi)
+        if not _vanishes(above):
+            raise VerificationError(
+                f"{layer!r}: row i in {sp.sstr(lo)}..{sp.sstr(hi)} depends on x_(i+k), k >= 1 "
+                f"(∂y_i/∂x_(i+k) = {sp.sstr(above)[:200]}): the Jacobian is not triangular"
+            )
+        diag = _on_range(sp.diff(value, layer.input(row)), row, lo, hi)
+        if diag.has(sp.Piecewise):
+            raise VerificationError(f"{layer!r}: the diagonal on {sp.sstr(lo)}..{sp.sstr(hi)} is undecided")
+        terms.append(sp.Sum(sp.log(sp.Abs(_abbreviate_safely(layer, diag))), (row, lo, hi)))
+    ranges = ", ".join(f"{sp.sstr(lo)}..{sp.sstr(hi)}" for lo, hi in zip(lows, highs, strict=True))
+    what = (
+        f"lower triangular for symbolic i, j (rows {ranges} differentiated from the model, "
+        "entries above the diagonal zero); det of a triangular matrix is the product of its diagonal"
+    )
+    return sp.Add(*terms), {ax.DET_TRIANGULAR.name}, what
+
+
+def _pixel_logdet(layer: Any) -> tuple[sp.Expr, set[str], str]:
+    """A layer on (C, H, W): block diagonal over the pixels; identical blocks give the spatial factor H·W."""
+    from derive.layers.generic import DetMatrix
+
+    C, H, W = layer.channels, layer.height, layer.width
+    c, c2, hh, ww, w2 = (sp.Dummy(n, integer=True, positive=True) for n in ("c", "c2", "h", "w", "w2"))
+    k = sp.Dummy("k", integer=True, nonzero=True)
+    y = layer.component((c, hh, ww))
+    for other in ((c2, hh + k, w2), (c2, hh, ww + k)):
+        entry = sp.diff(y, layer.input(other)).doit()
+        if not _vanishes(entry):
+            raise VerificationError(
+                f"{layer!r}: output (c, h, w) depends on input {other}: not block diagonal over the pixels"
+            )
+    block = _on_range(sp.diff(y, layer.input((c2, hh, ww))).doit(), c2, sp.Integer(1), C)
+    same = not (block.free_symbols & {hh, ww})
+    off = _on_range(block.xreplace({c2: c + k}), c, sp.Integer(1), C)
+    shown_c, shown_h, shown_w = (sp.Symbol(n, integer=True, positive=True) for n in ("c", "h", "w"))
+    if _vanishes(off):
+        diag = _abbreviate_safely(layer, block.xreplace({c2: c}))
+        per_pixel = sp.Sum(sp.log(sp.Abs(diag)), (c, 1, C))
+        used, what_block = {ax.DET_TRIANGULAR.name}, "each pixel block diagonal"
+    elif same and isinstance(block, sp.Indexed) and block.indices == (c, c2):
+        per_pixel = sp.log(sp.Abs(DetMatrix(block.base, C)))
+        used, what_block = set(), f"each pixel block the matrix {block.base.label} itself"
+    else:
+        raise VerificationError(
+            f"{layer!r}: the pixel block {sp.sstr(block)[:200]} is neither diagonal nor a matrix"
+        )
+    if same:
+        rhs = H * W * per_pixel
+        used |= {ax.DET_KRONECKER.name}
+        what = f"{what_block}; H·W identical blocks (free of h, w): det = (det B)^(H·W)"
+    else:
+        rhs = sp.Sum(per_pixel, (hh, 1, H), (ww, 1, W))
+        used |= {ax.DET_BLOCK_TRIANGULAR.name}
+        what = f"{what_block}; the blocks differ from pixel to pixel: det = product over the H·W blocks"
+    rhs = rhs.xreplace({c: shown_c, hh: shown_h, ww: shown_w})
+    what = f"block diagonal over the pixels for symbolic (c, h, w) (entries differentiated); {what}"
+    return rhs, used, what
+
+
+def block_logdet(q: sp.Expr) -> Theorem:
+    r"""``⊢ q = …`` for a layer at symbolic size whose Jacobian has block structure (issue 11).
+
+    * a layer stated on consecutive row ranges (the split affine coupling): the ranges must partition
+      ``1..D``; each range is differentiated for symbolic i, j; lower triangular → the sum of
+      :math:`\log|J_{ii}|` per range (axiom det-triangular);
+    * a layer on :math:`(C, H, W)` (ActNorm, 1×1 convolution): entries between different pixels vanish
+      (computed), so :math:`J` is block diagonal; when the block is free of :math:`(h, w)` there are
+      :math:`HW` identical blocks and :math:`\log|\det J| = HW\log|\det B|` (axiom det-kronecker);
+      :math:`\det B` is :math:`\prod_c B_{cc}` when B is diagonal (computed), or :math:`\det\mathbf{W}`
+      when B's entries are exactly ``W[c, c']``.
+    """
+    from derive.layers.generic import GenericImageLayer
+
+    q = as_expr(q)
+    layer = _layer_of(q)
+    if isinstance(layer, GenericImageLayer):
+        rhs, used, what = _pixel_logdet(layer)
+    elif _is_generic(layer) and hasattr(layer, "row_pieces"):
+        rhs, used, what = _split_logdet(layer)
+    else:
+        raise VerificationError(f"{layer!r} has no block structure at symbolic size")
+    return _make(q, rhs, "jacobian", axioms=used, detail=what)

@@ -1,0 +1,169 @@
+"""Issue 11 at symbolic size: coupling (every d, D), ActNorm and the 1x1 convolution (every C, H, W).
+
+Attacks first: each shipped bug (FrEIA's per-position ActNorm, a missing H*W factor, a coupling whose
+scale reads x_{d+1:D}, a sign error, a mislabelled structure) is stated as a claim and must be refused
+by the kernel's ``block_logdet`` rule, which computes the structure from the model's own entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import sympy as sp
+
+from derive.derivations.blocks import actnorm_general_proof, conv1x1_general_proof, coupling_general_proof
+from derive.errors import VerificationError
+from derive.layers.generic import (
+    C_size,
+    DetMatrix,
+    GenericActNorm,
+    GenericAffineCoupling,
+    GenericConv1x1,
+    H_size,
+    W_size,
+    _an_scale,
+    _conv_weight,
+    _coupling_s,
+    d_split,
+    m_rest,
+)
+from derive.proof import ChainBuilder, FromJacobian, Identity
+from derive.proof import kernel as K
+from derive.proof.checks import FromBlocks
+from derive.quantities import LogDetMap, ModelAtom
+from derive.symbols import i
+
+c, h, w = (sp.Symbol(n, integer=True, positive=True) for n in ("c", "h", "w"))
+D = d_split + m_rest
+PER_CHANNEL = sp.Sum(sp.log(sp.Abs(_an_scale[c])), (c, 1, C_size))
+LOG_DET_W = sp.log(sp.Abs(DetMatrix(_conv_weight, C_size)))
+SUM_S = sp.Sum(_coupling_s[i], (i, d_split + 1, D))
+
+
+def _claim(layer: object, claimed: sp.Expr) -> sp.Expr:
+    chain = ChainBuilder(LogDetMap(ModelAtom(layer))).step(claimed, FromBlocks(Identity()), "claim").build()
+    return chain.result
+
+
+ATTACKS = [
+    pytest.param(GenericActNorm(per_position=True), H_size * W_size * PER_CHANNEL, id="actnorm-per-position"),
+    pytest.param(GenericActNorm(), PER_CHANNEL, id="actnorm-missing-HW"),
+    pytest.param(GenericActNorm(), -H_size * W_size * PER_CHANNEL, id="actnorm-sign"),
+    pytest.param(GenericActNorm(), H_size * PER_CHANNEL, id="actnorm-missing-W"),
+    pytest.param(GenericConv1x1(), LOG_DET_W, id="conv-missing-HW"),
+    pytest.param(GenericConv1x1(), -H_size * W_size * LOG_DET_W, id="conv-sign"),
+    pytest.param(
+        GenericConv1x1(),
+        H_size * W_size * sp.Sum(sp.log(sp.Abs(_conv_weight[c, c])), (c, 1, C_size)),
+        id="conv-claimed-diagonal",
+    ),
+    pytest.param(GenericConv1x1(per_pixel=True), H_size * W_size * LOG_DET_W, id="conv-per-pixel-matrix"),
+    pytest.param(GenericAffineCoupling(reads_all=True), SUM_S, id="coupling-scale-reads-x_B"),
+    pytest.param(GenericAffineCoupling(), -SUM_S, id="coupling-sign"),
+    pytest.param(GenericAffineCoupling(), sp.Sum(_coupling_s[i], (i, 1, D)), id="coupling-sums-every-row"),
+    pytest.param(
+        GenericAffineCoupling(), sp.Sum(_coupling_s[i], (i, d_split + 2, D)), id="coupling-off-by-one"
+    ),
+]
+
+
+@pytest.mark.parametrize(("layer", "claimed"), ATTACKS)
+def test_attack_is_refused(layer: object, claimed: sp.Expr) -> None:
+    with pytest.raises(VerificationError, match="step 1"):
+        _claim(layer, claimed)
+
+
+@dataclasses.dataclass(frozen=True)
+class _GapCoupling(GenericAffineCoupling):
+    """Row ranges 1..d and d+2..D: row d+1 is never differentiated."""
+
+    def row_pieces(self) -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...]:
+        (lo, hi, a), (_, top, b) = super().row_pieces()
+        return ((lo, hi, a), (hi + 2, top, b))
+
+
+@dataclasses.dataclass(frozen=True)
+class _LyingCoupling(GenericAffineCoupling):
+    """Row ranges that state the identity on every row, while the map scales rows d+1..D."""
+
+    def row_pieces(self) -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...]:
+        from derive.layers.generic import _X
+
+        (lo, hi, a), (lo2, top, _) = super().row_pieces()
+        return ((lo, hi, a), (lo2, top, _X[i]))
+
+
+@pytest.mark.parametrize(
+    ("layer", "match"),
+    [
+        pytest.param(_GapCoupling(), "not consecutive", id="gap"),
+        pytest.param(_LyingCoupling(), "not the map's", id="rows-lie-about-the-map"),
+    ],
+)
+def test_row_ranges_must_partition_the_map(layer: object, match: str) -> None:
+    with pytest.raises(VerificationError, match=match):
+        K.block_logdet(LogDetMap(ModelAtom(layer)))
+
+
+@pytest.mark.parametrize(
+    "layer", [GenericActNorm(), GenericConv1x1(), GenericAffineCoupling(reads_all=True)], ids=repr
+)
+def test_the_triangular_rule_refuses_these_models(layer: object) -> None:
+    """The older rule (one symbolic index) cannot read (c, h, w) positions or an undecided coupling row."""
+    with pytest.raises(VerificationError):
+        K.jacobian_logdet(LogDetMap(ModelAtom(layer)))
+    with pytest.raises(VerificationError):
+        ChainBuilder(LogDetMap(ModelAtom(layer))).step(sp.Integer(0), FromJacobian(), "claim")
+
+
+def test_per_position_actnorm_gets_its_own_true_statement() -> None:
+    """FrEIA's model is not refused as a model: its log-det is the triple sum, blocks differing per pixel."""
+    layer = GenericActNorm(per_position=True)
+    th = K.block_logdet(LogDetMap(ModelAtom(layer)))
+    assert th.rhs == sp.Sum(
+        sp.log(sp.Abs(_an_scale[c, h, w])), (c, 1, C_size), (h, 1, H_size), (w, 1, W_size)
+    )
+    assert "det-kronecker" not in th.axioms
+
+
+def test_general_proofs_state_the_spatial_factor_and_rest_on_the_cited_axioms() -> None:
+    act, conv, coup = actnorm_general_proof(), conv1x1_general_proof(), coupling_general_proof()
+    assert act.result == H_size * W_size * PER_CHANNEL
+    assert conv.result == H_size * W_size * LOG_DET_W
+    assert coup.result == SUM_S
+    assert act.theorem.axioms == {"det-kronecker", "det-triangular"}
+    assert conv.theorem.axioms == {"det-kronecker"}
+    assert coup.theorem.axioms == {"det-triangular"}
+    assert all(p.theorem.closed for p in (act, conv, coup))
+
+
+@pytest.mark.parametrize(("C", "H", "W"), [(1, 2, 2), (2, 1, 3), (2, 2, 2)], ids=lambda v: str(v))
+def test_general_actnorm_agrees_with_the_concrete_model(C: int, H: int, W: int) -> None:
+    """Instantiated, the symbolic-size theorem is the concrete layer's derived log-det (an independent route)."""
+    from derive.layers.actnorm import ActNorm
+    from derive.proof.checks import is_zero
+
+    general = actnorm_general_proof().result.xreplace({C_size: C, H_size: H, W_size: W}).doit()
+    assert is_zero(general - ActNorm(C, height=H, width=W).derived_logdet()) is not None
+
+
+@pytest.mark.parametrize("dim", [2, 3, 4])
+def test_general_coupling_agrees_with_the_concrete_model(dim: int) -> None:
+    from derive.layers.coupling import AffineCoupling
+    from derive.proof.checks import is_zero
+
+    d = (dim + 1) // 2
+    general = coupling_general_proof().result.xreplace({d_split: d, m_rest: dim - d}).doit()
+    assert is_zero(general - AffineCoupling(dim).derived_logdet()) is not None
+
+
+def test_general_conv_agrees_with_the_concrete_model() -> None:
+    from derive.layers.conv1x1 import Conv1x1
+    from derive.proof.checks import is_zero
+
+    layer = Conv1x1(2, height=2, width=1)
+    det = layer.weight().det()
+    general = conv1x1_general_proof().result.xreplace({C_size: 2, H_size: 2, W_size: 1})
+    shown = general.replace(lambda a: isinstance(a, DetMatrix), lambda a: det)
+    assert is_zero(shown - layer.derived_logdet()) is not None
