@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,12 +59,23 @@ class GradeRun:
     regraded: int = 0
     notes: list[str] = field(default_factory=list)
     math: dict[str, list[str]] = field(default_factory=dict)
+    #: Distinct texts checked in the worker pool, its worker count, and the pool phase's wall time
+    #: (start-up and the parent's warm-up excluded): what ``--jobs`` can speed up.
+    checked: int = 0
+    jobs: int = 1
+    check_seconds: float = 0.0
 
     def summary(self) -> list[str]:
         head = f"graded {self.graded}, skipped {self.skipped} already in the report"
         if self.regraded:
             head += f", re-graded {self.regraded} changed"
-        return [head, *summary_lines(self.records), *self.notes]
+        lines = [head, *summary_lines(self.records), *self.notes]
+        if self.checked:
+            worker = "worker" if self.jobs == 1 else "workers"
+            lines.append(
+                f"checked {self.checked} distinct texts in {self.check_seconds:.2f} s with {self.jobs} {worker}"
+            )
+        return lines
 
 
 @contextmanager
@@ -232,6 +244,7 @@ def grade(
             ]
             if work:
                 _warm(problem_id, mode)
+                run.checked, run.jobs, started = len(work), jobs, time.perf_counter()
                 with WorkerPool(jobs, timeout=timeout, memory_mb=memory_mb) as pool:
                     for result in pool.imap_unordered(grade_one, work):
                         first = by_id[result.key]
@@ -246,6 +259,7 @@ def grade(
                             )
                             report.append(records[sub.id])
                             bar.update()
+                run.check_seconds = time.perf_counter() - started
         except KeyboardInterrupt:
             bar.close()
             left = len(subs) - len(records)
