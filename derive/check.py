@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sympy as sp
 
@@ -35,8 +35,23 @@ from derive.errors import ParseError, ResourceLimitError
 from derive.latex import parse_derivation, parse_expression
 from derive.problems import Problem, get_problem
 from derive.sandbox import run_pooled
-from derive.steps import StepResult, StepsResult, check_steps
-from derive.steps._recheck import recheck
+
+if TYPE_CHECKING:
+    from derive.steps import StepResult, StepsResult, check_steps
+
+#: Re-exported from :mod:`derive.steps`, imported on first use (a one-shot answer check never needs them).
+_FROM_STEPS = ("StepResult", "StepsResult", "check_steps")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_STEPS:
+        import derive.steps
+
+        value = getattr(derive.steps, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_MEMORY_MB",
@@ -108,7 +123,7 @@ def _reference(problem_id: str) -> sp.Expr:
     built and the named quantities parsed (rebuilding them cost ~60 ms per check).
     """
     problem = get_problem(problem_id)
-    ref = problem.reference()
+    ref = problem.proved_reference()  # from the cache of proved references when it has it
     parse_expression(problem.target_latex, problem.notation)
     decide(ref, ref, problem.domain)
     return ref
@@ -125,6 +140,8 @@ def _exempt_lhs(problem: Problem, lhs: sp.Expr) -> bool:
 
 def _refused(problem: Problem, member: sp.Expr, reference: sp.Expr, cex: dict[str, Any]) -> str | None:
     """Why an engine counterexample fails the independent re-check (``None``: it stands)."""
+    from derive.steps._recheck import recheck
+
     minimums = {s.symbol: s.minimum for s in problem.domain.sizes}
     return recheck(reference, member, cex, problem.domain.definitions, minimums)
 

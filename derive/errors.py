@@ -34,6 +34,10 @@ class UnknownProblemError(UsageError):
     """A problem id that is not registered."""
 
 
+class DirectionError(UsageError, ValueError):
+    """A direction word that is neither ``"normalizing"`` nor ``"generative"`` (also a ``ValueError``)."""
+
+
 class ParseError(DeriveError):
     """LaTeX that the grammar does not accept; points at the column."""
 

@@ -32,6 +32,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, update_wrapper
@@ -199,6 +200,8 @@ class KernelFunction:
         unknown = set(options) - set(self._defaults)
         if unknown:
             raise ValueError(f"{self._name}: unknown variant options {sorted(unknown)}")
+        if "direction" in options:  # the same words (and deprecations) as the kernel call
+            options = {**options, "direction": _step_direction(options["direction"])}
         return tuple(sorted({**self._defaults, **options}.items()))
 
     def generated(self, **variant: Any) -> Kernel:
@@ -324,21 +327,42 @@ def iaf_stable_log_q(eps: Any, sigma0: Any, s: Any) -> Any:
     return _out(iaf_stable_log_q.generated()(eps, sigma0, s))
 
 
-@_kernel(direction="forward")
-def iaf_step_logdet(sigma: Any, direction: str = "forward") -> Any:
+@_kernel(direction="generative")
+def iaf_step_logdet(sigma: Any, direction: str = "generative") -> Any:
     r"""One IAF step's :math:`\log|\det\partial\mathbf z_t/\partial\mathbf z_{t-1}| = \sum_i\log\sigma_{t,i}`.
 
-    ``sigma`` is ``(..., D)``; ``direction="inverse"`` gives the negative.
+    ``sigma`` is ``(..., D)``; ``direction="generative"`` (sampling, default) or ``"normalizing"``
+    (the negative). The old words ``"forward"``/``"inverse"`` still work with a
+    :class:`DeprecationWarning`; any other word is a ``ValueError``.
 
     >>> import numpy as np
-    >>> float(iaf_step_logdet(np.full(3, np.e), direction="inverse"))
+    >>> float(iaf_step_logdet(np.full(3, np.e), direction="normalizing"))
     -3.0
     """
-    if direction not in ("forward", "inverse"):
-        raise ValueError(f"iaf_step_logdet: direction must be 'forward' or 'inverse', got {direction!r}")
+    direction = _step_direction(direction)
     (sigma,) = _floats("iaf_step_logdet", sigma=sigma)
     _check("iaf_step_logdet", sigma.ndim >= 1, "sigma (..., D)", [], sigma=sigma)
     return _out(iaf_step_logdet.generated(direction=direction)(sigma))
+
+
+#: Old direction words of :func:`iaf_step_logdet`, still accepted with a DeprecationWarning.
+_OLD_STEP_DIRECTIONS = {"forward": "generative", "inverse": "normalizing"}
+
+
+def _step_direction(direction: str) -> str:
+    if direction in _OLD_STEP_DIRECTIONS:
+        new = _OLD_STEP_DIRECTIONS[direction]
+        warnings.warn(
+            f"iaf_step_logdet(direction={direction!r}) is deprecated; use direction={new!r}",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return new
+    if direction not in ("normalizing", "generative"):
+        raise ValueError(
+            f"iaf_step_logdet: direction must be 'normalizing' or 'generative', got {direction!r}"
+        )
+    return direction
 
 
 @_kernel(affine=False)

@@ -23,7 +23,7 @@ import sympy as sp
 from derive.derivations.batchnorm import batchnorm_eval_proof, batchnorm_train_proof
 from derive.derivations.iaf import iaf_general_proof
 from derive.derivations.iaf_variants import iaf_inverse_proof, iaf_stable_general_proof
-from derive.errors import UsageError
+from derive.errors import DirectionError
 from derive.symbols import N, bn_eps, i, n, sigma, t
 
 __all__ = [
@@ -47,21 +47,48 @@ def iaf_stable_log_q() -> sp.Expr:
     return iaf_stable_general_proof().result
 
 
-@cache
-def iaf_step_logdet(direction: str = "forward") -> sp.Expr:
-    r"""One step: :math:`\sum_i\log\sigma_{t,i}` (forward / sampling); the inverse (normalizing) direction is its negative.
+#: Old direction words of :func:`iaf_step_logdet`, still accepted with a DeprecationWarning.
+_OLD_IAF_DIRECTIONS = {"forward": "generative", "inverse": "normalizing"}
 
-    Over ``sigma[t, i]`` (forward, from the IAF step lemma) or ``sigma[i]`` (inverse, from the
-    normalizing-direction proof) — the kernel binds either to an array of shape (..., D).
+
+def _direction(function: str, direction: str, old_words: dict[str, str]) -> str:
+    """The CLI's word for ``direction`` (an old word warns); anything else is a :class:`DirectionError`."""
+    if direction in old_words:
+        new = old_words[direction]
+        warnings.warn(
+            f"{function}(direction={direction!r}) is deprecated; use direction={new!r}",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return new
+    if direction not in ("normalizing", "generative"):
+        raise DirectionError(f"direction must be 'normalizing' or 'generative', got {direction!r}")
+    return direction
+
+
+def iaf_step_logdet(direction: str = "generative") -> sp.Expr:
+    r"""One step: :math:`\sum_i\log\sigma_{t,i}` (generative, sampling :math:`z_{t-1} \to z_t`); the
+    normalizing direction is its negative.
+
+    Over ``sigma[t, i]`` (generative, from the IAF step lemma) or ``sigma[i]`` renamed ``sigma[t, i]``
+    (normalizing, from the normalizing-direction proof) — the kernel binds either to an array of
+    shape (..., D). The old words ``"forward"``/``"inverse"`` still work and raise a
+    :class:`DeprecationWarning`.
+
+    >>> iaf_step_logdet("normalizing") == -iaf_step_logdet()
+    True
     """
-    if direction == "forward":
+    return _iaf_step_logdet(_direction("iaf_step_logdet", direction, _OLD_IAF_DIRECTIONS))
+
+
+@cache
+def _iaf_step_logdet(direction: str) -> sp.Expr:
+    if direction == "generative":
         from derive.derivations.iaf import T1
 
         # The lemma is proved for a step index t >= 1 (symbol T1); kernels bind it as the canonical t.
         return iaf_general_proof().chain("IAF step lemma").result.xreplace({T1: t})
-    if direction == "inverse":
-        return iaf_inverse_proof().result.xreplace({sigma[i]: sigma[t, i]})
-    raise UsageError(f"direction must be 'forward' or 'inverse', got {direction!r}")
+    return iaf_inverse_proof().result.xreplace({sigma[i]: sigma[t, i]})
 
 
 #: Old direction words of :func:`batchnorm_logdet`, still accepted with a DeprecationWarning.
@@ -78,16 +105,7 @@ def batchnorm_logdet(affine: bool = False, direction: str = "normalizing") -> sp
     >>> batchnorm_logdet(direction="generative") == -batchnorm_logdet()
     True
     """
-    if direction in _OLD_BATCHNORM_DIRECTIONS:
-        new = _OLD_BATCHNORM_DIRECTIONS[direction]
-        warnings.warn(
-            f"batchnorm_logdet(direction={direction!r}) is deprecated; use direction={new!r}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        direction = new
-    if direction not in ("normalizing", "generative"):
-        raise UsageError(f"direction must be 'normalizing' or 'generative', got {direction!r}")
+    direction = _direction("batchnorm_logdet", direction, _OLD_BATCHNORM_DIRECTIONS)
     return _batchnorm_logdet(affine, direction)
 
 

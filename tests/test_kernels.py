@@ -75,14 +75,19 @@ CASES = [
     Case("iaf_log_q", kernels.iaf_log_q, results.iaf_log_q, {"eps": 1, "sigma": 2}),
     Case("from_log_sigma", kernels.iaf_log_q_from_log_sigma, results.iaf_log_q, {"eps": 1, "log_sigma": 2}),
     Case("stable", kernels.iaf_stable_log_q, results.iaf_stable_log_q, {"eps": 1, "sigma0": 1, "s": 2}),
-    Case("step-forward", kernels.iaf_step_logdet, lambda: results.iaf_step_logdet("forward"), {"sigma": 1}),
     Case(
-        "step-inverse",
+        "step-generative",
         kernels.iaf_step_logdet,
-        lambda: results.iaf_step_logdet("inverse"),
+        lambda: results.iaf_step_logdet("generative"),
         {"sigma": 1},
-        {"direction": "inverse"},
-        {"direction": "inverse"},
+    ),
+    Case(
+        "step-normalizing",
+        kernels.iaf_step_logdet,
+        lambda: results.iaf_step_logdet("normalizing"),
+        {"sigma": 1},
+        {"direction": "normalizing"},
+        {"direction": "normalizing"},
     ),
     Case("bn", kernels.batchnorm_logdet, lambda: results.batchnorm_logdet(False), {"var": 1, "eps": 0}),
     Case(
@@ -539,7 +544,7 @@ def test_unknown_variant_option_is_rejected() -> None:
 def test_inverse_step_is_negative_forward() -> None:
     sig = np.random.default_rng(2).uniform(0.1, 3, (4, 5))
     fwd = kernels.iaf_step_logdet(sig)
-    np.testing.assert_allclose(kernels.iaf_step_logdet(sig, direction="inverse"), -fwd, rtol=0, atol=0)
+    np.testing.assert_allclose(kernels.iaf_step_logdet(sig, direction="normalizing"), -fwd, rtol=0, atol=0)
     np.testing.assert_allclose(fwd, np.log(sig).sum(-1), rtol=1e-13)
 
 
@@ -641,7 +646,7 @@ def test_iaf_log_q_large_batch_is_chunked_and_matches_reference() -> None:
     assert np.all(np.abs(got - want) <= _paths_bound(eps, sig))
 
 
-@pytest.mark.parametrize("direction", ["forward", "inverse"], ids=["forward", "inverse"])
+@pytest.mark.parametrize("direction", ["generative", "normalizing"], ids=["generative", "normalizing"])
 def test_step_logdet_fast_path_matches_reference_path(direction: str) -> None:
     rng = np.random.default_rng(13)
     sig = np.exp(rng.uniform(-5, 5, (5000, 32)))

@@ -1,13 +1,21 @@
-"""``results.batchnorm_logdet``'s direction words are the CLI's (normalizing/generative); the old ones warn."""
+"""Direction words are the CLI's (normalizing/generative) everywhere; the old ones warn, unknown ones raise.
+
+``results.batchnorm_logdet`` (old: normalize/unnormalize), ``results.iaf_step_logdet`` and
+``kernels.iaf_step_logdet`` (old: forward/inverse).
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import sympy as sp
 
-from derive import results
+from derive import kernels, results
 from derive.derivations.batchnorm import batchnorm_eval_proof
+from derive.derivations.iaf import T1, iaf_general_proof
+from derive.derivations.iaf_variants import iaf_inverse_proof
 from derive.errors import UsageError
+from derive.symbols import i, sigma, t
 
 
 @pytest.mark.parametrize("affine", [False, True], ids=["plain", "affine"])
@@ -44,3 +52,66 @@ def test_unknown_word_is_a_usage_error_naming_the_words(word: str) -> None:
 
 def test_default_is_normalizing() -> None:
     assert results.batchnorm_logdet() == results.batchnorm_logdet(direction="normalizing")
+
+
+# --------------------------------------------------------------------------- IAF step (issue 8)
+IAF_OLD = [("forward", "generative"), ("inverse", "normalizing")]
+
+
+def test_iaf_generative_is_the_proved_step_lemma() -> None:
+    lemma = iaf_general_proof().chain("IAF step lemma").result.xreplace({T1: t})
+    assert results.iaf_step_logdet("generative") == lemma
+    assert results.iaf_step_logdet() == lemma  # the default
+
+
+def test_iaf_normalizing_is_the_proved_inverse_result() -> None:
+    proved = iaf_inverse_proof().result.xreplace({sigma[i]: sigma[t, i]})
+    assert results.iaf_step_logdet("normalizing") == proved
+    assert sp.expand(results.iaf_step_logdet("normalizing") + results.iaf_step_logdet("generative")) == 0
+
+
+@pytest.mark.parametrize(("old", "new"), IAF_OLD, ids=[o for o, _ in IAF_OLD])
+def test_iaf_old_words_give_the_same_expression_with_a_warning(old: str, new: str) -> None:
+    for _ in range(2):  # every call warns, not only the first (cached) one
+        with pytest.warns(
+            DeprecationWarning, match=rf"iaf_step_logdet\(direction='{old}'\).*direction='{new}'"
+        ):
+            value = results.iaf_step_logdet(old)
+        assert value == results.iaf_step_logdet(new)
+
+
+@pytest.mark.parametrize("word", ["backward", "Generative", "", "normalize"])
+def test_iaf_unknown_word_is_a_value_error_naming_the_words(word: str) -> None:
+    with pytest.raises(ValueError, match="'normalizing' or 'generative'"):
+        results.iaf_step_logdet(word)
+    with pytest.raises(UsageError):  # and a derive usage error (one line, exit code 2, in the CLI)
+        results.iaf_step_logdet(word)
+
+
+@pytest.fixture(scope="module")
+def sig() -> np.ndarray:
+    return np.random.default_rng(8).uniform(0.2, 3.0, (3, 4))
+
+
+@pytest.mark.parametrize(("old", "new"), IAF_OLD, ids=[o for o, _ in IAF_OLD])
+def test_kernel_old_words_give_the_same_values_with_a_warning(sig: np.ndarray, old: str, new: str) -> None:
+    with pytest.warns(DeprecationWarning, match=rf"direction='{new}'"):
+        value = kernels.iaf_step_logdet(sig, direction=old)
+    np.testing.assert_array_equal(value, kernels.iaf_step_logdet(sig, direction=new))
+    with pytest.warns(DeprecationWarning):
+        assert kernels.iaf_step_logdet.derived(direction=old) == results.iaf_step_logdet(new)
+
+
+def test_kernel_new_words_follow_the_proved_sign(sig: np.ndarray) -> None:
+    generative = kernels.iaf_step_logdet(sig)
+    np.testing.assert_allclose(generative, np.log(sig).sum(-1), rtol=1e-13)
+    np.testing.assert_array_equal(kernels.iaf_step_logdet(sig, direction="normalizing"), -generative)
+    assert kernels.iaf_step_logdet.derived() == results.iaf_step_logdet("generative")
+
+
+@pytest.mark.parametrize("word", ["backward", "Normalizing", "unnormalize"])
+def test_kernel_unknown_word_is_a_value_error(sig: np.ndarray, word: str) -> None:
+    with pytest.raises(ValueError, match="'normalizing' or 'generative'"):
+        kernels.iaf_step_logdet(sig, direction=word)
+    with pytest.raises(ValueError, match="'normalizing' or 'generative'"):
+        kernels.iaf_step_logdet.generated(direction=word)

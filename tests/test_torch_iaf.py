@@ -92,7 +92,7 @@ def test_step_logdet_kernel_matches_autograd(stable: bool) -> None:
     sigma = torch.exp(step(z, h).log_sigma).numpy()
     np.testing.assert_allclose(kernels.iaf_step_logdet(sigma), logabsdet.numpy(), rtol=0, atol=ATOL)
     np.testing.assert_allclose(
-        kernels.iaf_step_logdet(sigma, direction="inverse"), -logabsdet.numpy(), rtol=0, atol=ATOL
+        kernels.iaf_step_logdet(sigma, direction="normalizing"), -logabsdet.numpy(), rtol=0, atol=ATOL
     )
 
 

@@ -1,0 +1,119 @@
+r"""Benchmark a one-shot ``derive check``: the whole process, start-up included, against the 0.4 s target.
+
+Each configuration is a fresh process, timed from ``fork`` to exit (median of ``--runs``):
+
+* ``python -c "import sympy"`` — the floor (derive cannot start faster than SymPy imports);
+* ``python -c "import derive.check"`` — derive's import alone (warm cache);
+* ``derive check iaf-logq ANSWER`` (``python -m derive``) with a **warm** cache of proved
+  references, a **cold** one (emptied before each run: it proves, then writes the cache), and
+  ``DERIVE_NO_CACHE=1`` (proves every time, never writes);
+* with ``--rev REV``: the same command run from the sources of git revision REV (exported to a
+  temporary directory and put first on ``PYTHONPATH``) — the previous behaviour, for comparison.
+
+Every figure is printed with its ratio to the floor measured in the same run (the machine is
+shared, absolute times drift), and the warm and cold ones with PASS/MISS against 0.4 s. The
+cache lives in a temporary directory (``DERIVE_CACHE_DIR``), never the user's.
+
+Usage: ``python scripts/bench_startup.py [--runs N] [--rev REV]``. Always exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 0.4  # seconds, the whole one-shot process
+ANSWER = r"-\sum_{i=1}^{D}\left(\frac12\log 2\pi+\frac12\epsilon_i^2+\sum_{t=0}^{T}\log\sigma_{t,i}\right)"
+CHECK = [sys.executable, "-m", "derive", "check", "iaf-logq", ANSWER]
+
+
+def run(cmd: list[str], env: dict[str, str], before: object = None) -> float:
+    """Wall time of one process (``before()`` runs untimed first)."""
+    if callable(before):
+        before()
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd[:4])} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
+    return elapsed
+
+
+def export_rev(rev: str, into: Path) -> None:
+    """The ``derive/`` tree of git revision ``rev``, written under ``into``."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "derive"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="processes per configuration (median; default 5)")
+    parser.add_argument("--rev", help="also time the check run from this git revision's sources")
+    args = parser.parse_args(argv)
+    runs = max(args.runs, 1)
+
+    with tempfile.TemporaryDirectory(prefix="derive-bench-startup-") as tmp:
+        cache = Path(tmp) / "cache"
+        base = {k: v for k, v in os.environ.items() if not k.startswith("DERIVE_")}
+        base["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+        warm = {**base, "DERIVE_CACHE_DIR": str(cache)}
+        nocache = {**base, "DERIVE_NO_CACHE": "1"}
+
+        def empty_cache() -> None:
+            shutil.rmtree(cache, ignore_errors=True)
+
+        configs: list[tuple[str, list[str], dict[str, str], object]] = [
+            ('python -c "import sympy" (floor)', [sys.executable, "-c", "import sympy"], base, None),
+            (
+                'python -c "import derive.check" (warm cache)',
+                [sys.executable, "-c", "import derive.check"],
+                warm,
+                None,
+            ),
+            ("derive check iaf-logq, warm cache", CHECK, warm, None),
+            ("derive check iaf-logq, cold cache", CHECK, warm, empty_cache),
+            ("derive check iaf-logq, DERIVE_NO_CACHE=1", CHECK, nocache, None),
+        ]
+        if args.rev:
+            old = Path(tmp) / "rev"
+            old.mkdir()
+            export_rev(args.rev, old)
+            old_env = {**nocache, "PYTHONPATH": str(old)}
+            configs.append((f"derive check iaf-logq, sources of {args.rev}", CHECK, old_env, None))
+
+        run(CHECK, warm)  # fills the cache (and the OS file cache) once, untimed
+        times: dict[str, list[float]] = {name: [] for name, *_ in configs}
+        for _ in range(runs):  # interleaved, so a burst of load hits every configuration alike
+            for name, cmd, env, before in configs:
+                times[name].append(run(cmd, env, before))
+
+    medians = {name: statistics.median(ts) for name, ts in times.items()}
+    floor = medians[configs[0][0]]
+    print(f"one-shot start-up, median of {runs} processes each ({sys.executable})")
+    for name, *_ in configs:
+        m = medians[name]
+        verdict = ""
+        if name.startswith("derive check") and "sources of" not in name and "NO_CACHE" not in name:
+            verdict = f"  {'PASS' if m < TARGET else 'MISS'} (target < {TARGET} s)"
+        spread = f"[{min(times[name]):.3f}-{max(times[name]):.3f}]"
+        print(f"  {name:48s} {m:6.3f} s {spread:15s} = {m / floor:4.2f}x the floor{verdict}")
+    warm_check = medians["derive check iaf-logq, warm cache"]
+    for name in (n for n, *_ in configs[3:]):
+        print(
+            f"  warm cache vs {name.removeprefix('derive check iaf-logq, ')}: {medians[name] / warm_check:.2f}x faster"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
