@@ -311,7 +311,7 @@ def _prove_layer(args: argparse.Namespace, render: Any) -> int:
         args.format = "json"
     if args.standalone and args.format != "latex":
         raise UsageError("--standalone applies to --format latex only")
-    proof = layer_proof(args.target, 2 if args.dim is None else args.dim)
+    proof = layer_proof(args.target, args.dim)  # no --dim: the general proof where one exists
     _emit(render(proof, args.format, standalone=args.standalone), args.output)
     return 0
 

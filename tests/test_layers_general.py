@@ -167,3 +167,24 @@ def test_general_conv_agrees_with_the_concrete_model() -> None:
     general = conv1x1_general_proof().result.xreplace({C_size: 2, H_size: 2, W_size: 1})
     shown = general.replace(lambda a: isinstance(a, DetMatrix), lambda a: det)
     assert is_zero(shown - layer.derived_logdet()) is not None
+
+
+GENERAL_NAMES = ["affine-coupling", "affine-coupling-glow", "actnorm", "conv1x1"]
+
+
+@pytest.mark.parametrize("name", GENERAL_NAMES)
+def test_layer_proof_without_dim_is_the_general_proof(name: str) -> None:
+    from derive.derivations.layer import layer_proof
+
+    proof = layer_proof(name)
+    assert proof.theorem.closed and proof.result == proof.meta["claimed"]
+    assert proof.theorem.lhs.model.dim.free_symbols, "the model's size is symbolic"
+    assert "every" in proof.title
+
+
+def test_cli_prove_actnorm_without_dim_prints_the_spatial_factor(capsys: pytest.CaptureFixture[str]) -> None:
+    from derive.cli import main
+
+    assert main(["prove", "actnorm", "--format", "text"]) == 0
+    out = capsys.readouterr().out
+    assert "every C, H, W" in out and "H⋅W" in out and "det-kronecker" in out

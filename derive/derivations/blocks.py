@@ -103,7 +103,11 @@ def coupling_general_proof(scale: str = "exp") -> Proof:
         ),
         assumptions=(r"d \ge 1,\ m = D - d \ge 1", r"s_i, t_i \text{ depend on } x_{1:d} \text{ only}"),
         conventions=_CONVENTIONS,
-        meta={"problem": "affine-coupling", "dim": None},
+        meta={
+            "problem": "affine-coupling" if scale == "exp" else "affine-coupling-glow",
+            "dim": str(D),
+            "claimed": chain.result,
+        },
     )
 
 
@@ -138,7 +142,7 @@ def actnorm_general_proof() -> Proof:
         ),
         assumptions=(r"s_c \neq 0", r"C, H, W \ge 1"),
         conventions=_CONVENTIONS,
-        meta={"problem": "actnorm", "dim": None},
+        meta={"problem": "actnorm", "dim": str(layer.dim), "claimed": chain.result},
     )
 
 
@@ -171,5 +175,5 @@ def conv1x1_general_proof() -> Proof:
         ),
         assumptions=(r"\det\mathbf{W} \neq 0", r"C, H, W \ge 1"),
         conventions=_CONVENTIONS,
-        meta={"problem": "conv1x1", "dim": None},
+        meta={"problem": "conv1x1", "dim": str(layer.dim), "claimed": chain.result},
     )

@@ -570,6 +570,11 @@ class DetMatrix(sp.Function):
     def _sympystr(self, printer: Any) -> str:
         return f"det({self.args[0].label})"
 
+    def _pretty(self, printer: Any) -> Any:
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        return prettyForm(f"det {self.args[0].label}")
+
 
 def _position(p: Any) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     from derive.errors import VerificationError

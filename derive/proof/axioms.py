@@ -82,8 +82,8 @@ DET_KRONECKER = Axiom(
     "the matrix is block diagonal with n copies of the same square block B, up to one permutation applied to "
     "both rows and columns (computed: entries between different blocks vanish, and the block is free of the "
     "block index)",
-    "Horn & Johnson, Topics in Matrix Analysis, Cor. 4.2.11 (det(A ⊗ B) = det(A)^m det(B)^n); a simultaneous "
-    "row and column permutation leaves the determinant unchanged",
+    "Horn & Johnson, Topics in Matrix Analysis, Cor. 4.2.11 (the determinant of a Kronecker product); a "
+    "simultaneous row and column permutation leaves the determinant unchanged",
 )
 GAUSSIAN_DENSITY = Axiom(
     "gaussian-density",
