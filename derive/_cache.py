@@ -196,13 +196,35 @@ def _load(name: str) -> Any:
         return _MISS
 
 
+#: Key directories kept (the newest by modification time): every edit of derive's sources starts a new one.
+KEEP_KEYS = 8
+
+
+def _prune(root: Path, keep: Path) -> None:
+    """Remove all but the :data:`KEEP_KEYS` newest key directories (never ``keep``); errors ignored."""
+    import shutil
+
+    try:
+        dirs = [d for d in root.iterdir() if d.is_dir() and d != keep and len(d.name) == 32]
+        dirs.sort(key=lambda d: d.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for old in dirs[KEEP_KEYS - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def _make_dirs(root: Path, path: Path) -> bool:
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fresh = not path.parent.exists()
         path.parent.mkdir(mode=0o700, exist_ok=True)
     except OSError:
         return False
-    return _usable(root) and _usable(path.parent)
+    if not (_usable(root) and _usable(path.parent)):
+        return False
+    if fresh:
+        _prune(root, path.parent)
+    return True
 
 
 def store(name: str, value: Any) -> bool:

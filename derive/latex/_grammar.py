@@ -3,19 +3,26 @@ r"""Load ``grammar.lark``: its text, the raw-terminal lexer, and the replaying l
 The LALR(1) parser (built in ``_parse``) reads the token list produced by ``_lex.classify``
 through :class:`Replay`, which just hands those tokens back to lark.
 
+Building a parser's LALR tables takes ~0.1 s (both parsers); :func:`cached_lark` keeps lark's
+own serialisation of the built parser (plain data: no transformer, no callables) in derive's
+cache (:mod:`derive._cache`, keyed by derive's sources — the grammar included — and lark's
+version), so a one-shot ``derive check`` loads them in ~10 ms instead.
+
 >>> lexer() is lexer()
 True
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
 from lark import Lark, Token
-from lark.lexer import Lexer
+from lark.grammar import Rule
+from lark.lark import _LOAD_ALLOWED_OPTIONS
+from lark.lexer import Lexer, TerminalDef
 
 
 def grammar_text() -> str:
@@ -33,7 +40,37 @@ class Replay(Lexer):
         yield from data
 
 
+def serialize(built: Lark) -> dict[str, Any]:
+    """What ``Lark.save`` pickles (the tables, rules and terminals), as plain data."""
+    data, memo = built.memo_serialize([TerminalDef, Rule])
+    data["options"] = {k: v for k, v in data["options"].items() if k not in _LOAD_ALLOWED_OPTIONS}
+    return {"data": data, "memo": memo}
+
+
+def cached_lark(name: str, build: Callable[[], Lark], **load_options: Any) -> Lark:
+    """``build()``, or the same parser loaded from derive's cache (``load_options``: the transformer).
+
+    An entry that does not load (stale, foreign, corrupt) is ignored: the parser is built and the
+    entry rewritten.
+    """
+    from derive import _cache
+
+    entry = _cache.load(f"lark-{name}")
+    if isinstance(entry, dict):
+        try:
+            return Lark._load_from_dict(entry["data"], entry["memo"], **load_options)
+        except Exception:  # any failure to load means: build it
+            pass
+    built = build()
+    _cache.store(f"lark-{name}", serialize(built))
+    return built
+
+
+def _build_lexer() -> Lark:
+    return Lark(grammar_text(), parser="lalr", lexer="basic", start="raw_tokens")
+
+
 @cache
 def lexer() -> Lark:
     """The raw-terminal lexer (``Lark.lex``)."""
-    return Lark(grammar_text(), parser="lalr", lexer="basic", start="raw_tokens")
+    return cached_lark("raw-lexer", _build_lexer)

@@ -32,7 +32,7 @@ from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
 
 from derive.errors import ParseError
 from derive.latex import _ast as A
-from derive.latex._grammar import Replay, grammar_text
+from derive.latex._grammar import Replay, cached_lark, grammar_text
 from derive.latex._lex import classify, raw_tokens
 
 #: Nesting limit of the syntax tree itself (unary minus chains, \log\log\log x, sums of sums).
@@ -247,10 +247,17 @@ class _Builder(Transformer):
         return A.Root(c[4], c[2], pos=c[0].start_pos, end=_span(c)[1])
 
 
+def _build_parser() -> Lark:
+    return Lark(grammar_text(), parser="lalr", lexer=Replay, transformer=_Builder())
+
+
 @cache
 def parser() -> Lark:
-    """The LALR(1) parser over classified tokens, building ``_ast`` nodes as it reduces."""
-    return Lark(grammar_text(), parser="lalr", lexer=Replay, transformer=_Builder())
+    """The LALR(1) parser over classified tokens, building ``_ast`` nodes as it reduces.
+
+    Loaded from derive's cache when it holds the built tables (see ``_grammar.cached_lark``).
+    """
+    return cached_lark("parser", _build_parser, transformer=_Builder())
 
 
 def _source(tok: Token, text: str) -> str:

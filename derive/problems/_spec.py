@@ -46,10 +46,18 @@ class Problem:
 
 @cache
 def _proved_reference(problem_id: str, reference: Callable[[], sp.Expr]) -> sp.Expr:
-    # The entry is keyed by the function that proves it, not only the id (a Problem built elsewhere
-    # with the same id must never read this one's entry); only a named function of derive's own
-    # sources is cached, as only those are covered by the cache key's source hash.
+    name = reference_entry(problem_id, reference)
+    return reference() if name is None else cached(name, reference)
+
+
+def reference_entry(problem_id: str, reference: Callable[[], sp.Expr]) -> str | None:
+    """The cache entry of a problem's reference, or ``None`` when it is not cached.
+
+    Keyed by the function that proves it, not only the id (a Problem built elsewhere with the same
+    id must never read this one's entry); only a named function of derive's own sources is cached,
+    as only those are covered by the cache key's source hash.
+    """
     module, name = getattr(reference, "__module__", None) or "", getattr(reference, "__qualname__", "<?>")
     if not module.startswith("derive.") or "<" in name:
-        return reference()
-    return cached(f"reference-{problem_id}-{module}.{name}", reference)
+        return None
+    return f"reference-{problem_id}-{module}.{name}"
