@@ -5,22 +5,38 @@ kernel compute its Jacobian (structure by dependency analysis; a triangular or b
 the cited axiom, a full one by SymPy's determinant) and proves the layer's claimed closed form from
 it. A claim that does not follow from the map fails with the step named.
 
+Without ``dim``, a layer with a model at symbolic dimension (:data:`GENERAL`: planar,
+planar-reparametrized, radial) is proved for every D: the kernel differentiates the generic component
+for symbolic i, j, factors the Jacobian as :math:`sI + c\,\mathbf{a}\mathbf{b}^\top` itself, and the
+determinant is the cited matrix determinant lemma (:func:`general_layer_proof`). Other layers fall
+back to D = 2.
+
 >>> proof = layer_proof("elementwise-affine", 2)
 >>> proof.result == proof.meta["claimed"]
 True
+>>> sorted(layer_proof("planar").theorem.axioms)
+['matrix-determinant-lemma']
 """
 
 from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
 from derive.errors import UsageError
 from derive.proof._proof import ChainBuilder, Proof, Section
-from derive.proof.checks import FromJacobian, Identity
+from derive.proof.checks import FromJacobian, Identity, RankOneUpdate, Rewrite
 from derive.quantities import LogDetMap, ModelAtom
 
-__all__ = ["BLOCK_GENERAL", "layer_names", "layer_proof"]
+__all__ = ["BLOCK_GENERAL", "GENERAL", "general_layer_proof", "layer_names", "layer_proof"]
+
+#: Layers proved at symbolic D, by the rank-one rule: name -> the generic model's constructor arguments.
+GENERAL: dict[str, dict[str, bool]] = {
+    "planar": {},
+    "planar-reparametrized": {"reparametrized": True},
+    "radial": {},
+}
 
 #: Issue 11 layers proved at symbolic size by the kernel's block rule (:mod:`derive.derivations.blocks`):
 #: name -> (the proof function there, its arguments). The coupling is proved for every d, D; ActNorm and
@@ -39,9 +55,77 @@ def layer_names() -> tuple[str, ...]:
     return tuple(name for name, _ in LAYERS)
 
 
+def _generic_model(name: str) -> Any:
+    from derive.layers.generic import GenericPlanar, GenericRadial
+
+    return GenericRadial() if name == "radial" else GenericPlanar(**GENERAL[name])
+
+
+@cache
+def general_layer_proof(name: str) -> Proof:
+    r"""``log|det J| = claimed`` for every D, for a layer of :data:`GENERAL` (rank-one update of sI).
+
+    planar-reparametrized takes one more step: :math:`\sum_i w_i\hat u_i = m(\mathbf{w}^\top\mathbf{u})`,
+    a kernel theorem at symbolic D (:func:`~derive.layers.planar.w_dot_u_hat_theorem`).
+    """
+    import sympy as sp
+
+    if name not in GENERAL:
+        raise UsageError(
+            f"no general (symbolic-D) proof for {name!r}; give --dim (general: {', '.join(GENERAL)})"
+        )
+    model = _generic_model(name)
+    claimed = model.claimed_logdet()
+    how = (
+        "Every entry differentiated from the model for symbolic i, j; the kernel finds J_ij = s δ_ij + c a_i b_j "
+        "(s, c free of i and j) and checks it, and the matrix determinant lemma gives the determinant."
+    )
+    builder = ChainBuilder(LogDetMap(ModelAtom(model)), label="log-determinant")
+    if name == "planar-reparametrized":
+        from derive.layers.planar import u, w_dot_u_hat_theorem
+
+        rank_one = model.rank_one_form()
+        # The outer sum, Σ_i w_i û_i (the sums wᵀu, ‖w‖² sit inside its summand).
+        (target,) = [e for e in rank_one.atoms(sp.Sum) if e.function.has(u) and e.function.has(sp.Sum)]
+        builder = builder.step(
+            rank_one, RankOneUpdate(Identity()), "rank-one update of the identity", how
+        ).step(
+            claimed,
+            Rewrite((w_dot_u_hat_theorem(target),)),
+            "reparametrisation identity",
+            r"$\mathbf{w}^\top\hat{\mathbf{u}} = m(\mathbf{w}^\top\mathbf{u})$ for every D (sum algebra, kernel "
+            r"theorem), so $m > -1$ and $0 < h' \le 1$ keep the argument positive.",
+        )
+    else:
+        builder = builder.step(
+            claimed, RankOneUpdate(Identity()), "rank-one update of a multiple of the identity", how
+        )
+    chain = builder.build()
+    doc = (type(model).__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+    doc = re.sub(r":math:`([^`]*)`", r"$\1$", doc).replace("``", "")
+    from derive.layers import Planar, PlanarReparametrized, Radial
+
+    concrete = {"planar-reparametrized": PlanarReparametrized, "radial": Radial}.get(name, Planar)(1)
+    return Proof(
+        title=f"Log-determinant of the {name} layer (every D)",
+        theorem=chain.theorem,
+        sections=(
+            Section("Model", f"{doc} Direction: {model.direction}."),
+            Section("Derivation", chains=(chain,)),
+        ),
+        assumptions=tuple(concrete.assumptions()),
+        conventions=(
+            "The log-determinant of the layer's own map, output with respect to input, in the layer's direction "
+            f"({model.direction}); D is symbolic."
+        ),
+        meta={"problem": name, "dim": str(model.dim), "claimed": claimed},
+    )
+
+
 @cache
 def layer_proof(name: str, dim: int | None = None) -> Proof:
-    """Prove ``log|det J| = claimed_logdet()`` for the registered layer ``name`` at dimension ``dim``."""
+    """Prove ``log|det J| = claimed_logdet()`` for the registered layer ``name`` at dimension ``dim``
+    (``None``: every D when the layer has a general proof, else D = 2)."""
     from derive.layers import LAYERS
 
     if dim is None:
@@ -51,6 +135,8 @@ def layer_proof(name: str, dim: int | None = None) -> Proof:
             function, arguments = BLOCK_GENERAL[name]
             proof: Proof = getattr(blocks, function)(*arguments)
             return proof
+        if name in GENERAL:
+            return general_layer_proof(name)
         dim = 2
 
     factories = dict(LAYERS)

@@ -49,15 +49,17 @@ __all__ = [
     "DetMatrix",
     "GenericActNorm",
     "GenericAffineCoupling",
-    "GenericConv1x1",
-    "GenericImageLayer",
     "GenericBatchNorm",
     "GenericBatchNormTrainSample",
+    "GenericConv1x1",
     "GenericGaussianBase",
     "GenericIAFInverse",
     "GenericIAFSampling",
     "GenericIAFStep",
+    "GenericImageLayer",
     "GenericLayer",
+    "GenericPlanar",
+    "GenericRadial",
     "Params",
     "concrete_ar",
 ]
@@ -442,6 +444,120 @@ class GenericBatchNormTrainSample(GenericLayer):
     @property
     def text_io(self) -> tuple[str, str]:
         return ("y_1", "x_1")
+
+
+# --------------------------------------------------------------------------------------- rank-one updates
+#: The index of the inner products wᵀz, wᵀu, ‖w‖², ‖z − z₀‖² inside the rank-one models.
+_k = sp.Symbol("k", integer=True, positive=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class GenericPlanar(GenericLayer):
+    r"""Planar flow at symbolic D: :math:`y_i = z_i + u_i\tanh(\sum_k w_k z_k + b)` (Rezende & Mohamed 2015, eq. 10).
+
+    ``reparametrized``: :math:`u_i` replaced by :math:`\hat u_i = u_i + (m(\mathbf{w}^\top\mathbf{u}) -
+    \mathbf{w}^\top\mathbf{u})\,w_i/\lVert\mathbf{w}\rVert^2` (appendix A.1), the sums written out over k.
+    """
+
+    dim: sp.Expr = D
+    reparametrized: bool = False
+    name: ClassVar[str] = "planar"
+    direction: ClassVar[Direction] = "generative"
+    claimed_structure: ClassVar[Structure] = Structure.FULL
+
+    def input(self, j: sp.Expr) -> sp.Expr:
+        from derive.layers.planar import z as pz
+
+        return pz[j]
+
+    def pre_activation(self) -> sp.Expr:
+        from derive.layers.planar import b, w
+        from derive.layers.planar import z as pz
+
+        return sp.Sum(w[_k] * pz[_k], (_k, 1, self.dim)) + b
+
+    def u_component(self, i: sp.Expr) -> sp.Expr:
+        from derive.layers.planar import m_planar, u, w
+
+        if not self.reparametrized:
+            return u[i]
+        wu = sp.Sum(w[_k] * u[_k], (_k, 1, self.dim))
+        return u[i] + (m_planar(wu) - wu) * w[i] / sp.Sum(w[_k] ** 2, (_k, 1, self.dim))
+
+    def component(self, i: sp.Expr) -> sp.Expr:
+        return self.input(i) + self.u_component(i) * sp.tanh(self.pre_activation())
+
+    def rank_one_form(self) -> sp.Expr:
+        r""":math:`\log|1 + h'(a)\sum_i w_i u_i|` (``reparametrized``: with :math:`\hat u_i`), eq. 12 before
+        the reparametrisation identity."""
+        from derive.layers.planar import w
+        from derive.symbols import i
+
+        hp = 1 - sp.tanh(self.pre_activation()) ** 2
+        return sp.log(sp.Abs(1 + hp * sp.Sum(w[i] * self.u_component(i), (i, 1, self.dim))))
+
+    def claimed_logdet(self) -> sp.Expr:
+        r""":math:`\log|1 + \mathbf{u}^\top\psi(\mathbf{z})|` with :math:`\psi = h'(\mathbf{w}^\top\mathbf{z}+b)\,\mathbf{w}`;
+        ``reparametrized``: :math:`\log|1 + h'(\mathbf{w}^\top\mathbf{z}+b)\,m(\mathbf{w}^\top\mathbf{u})|`."""
+        from derive.layers.planar import m_planar, u, w
+
+        if not self.reparametrized:
+            return self.rank_one_form()
+        hp = 1 - sp.tanh(self.pre_activation()) ** 2
+        return sp.log(sp.Abs(1 + hp * m_planar(sp.Sum(w[_k] * u[_k], (_k, 1, self.dim)))))
+
+    @property
+    def latex_io(self) -> tuple[str, str]:
+        return (r"\mathbf{y}", r"\mathbf{z}")
+
+    @property
+    def text_io(self) -> tuple[str, str]:
+        return ("y", "z")
+
+
+@dataclasses.dataclass(frozen=True)
+class GenericRadial(GenericLayer):
+    r"""Radial flow at symbolic D: :math:`y_i = z_i + \beta(z_i - z_{0,i})/(\alpha + r)`,
+    :math:`r = \sqrt{\sum_k (z_k - z_{0,k})^2}` (Rezende & Mohamed 2015, eq. 14)."""
+
+    dim: sp.Expr = D
+    name: ClassVar[str] = "radial"
+    direction: ClassVar[Direction] = "generative"
+    claimed_structure: ClassVar[Structure] = Structure.FULL
+
+    def input(self, j: sp.Expr) -> sp.Expr:
+        from derive.layers.radial import z as rz
+
+        return rz[j]
+
+    def radius(self) -> sp.Expr:
+        from derive.layers.radial import z as rz
+        from derive.layers.radial import z0
+
+        return sp.sqrt(sp.Sum((rz[_k] - z0[_k]) ** 2, (_k, 1, self.dim)))
+
+    def component(self, i: sp.Expr) -> sp.Expr:
+        from derive.layers.radial import alpha, beta, z0
+
+        return self.input(i) + beta * (self.input(i) - z0[i]) / (alpha + self.radius())
+
+    def claimed_logdet(self) -> sp.Expr:
+        r""":math:`(D-1)\log|1+\beta h| + \log|1 + \beta h + \beta h'(r)\,r|`, :math:`h = 1/(\alpha+r)`."""
+        from derive.layers.radial import alpha, beta
+
+        r = self.radius()
+        h, h_prime = 1 / (alpha + r), -1 / (alpha + r) ** 2
+        return (self.dim - 1) * sp.log(sp.Abs(1 + beta * h)) + sp.log(
+            sp.Abs(1 + beta * h + beta * h_prime * r)
+        )
+
+    @property
+    def latex_io(self) -> tuple[str, str]:
+        return (r"\mathbf{y}", r"\mathbf{z}")
+
+    @property
+    def text_io(self) -> tuple[str, str]:
+        return ("y", "z")
 
 
 # ---------------------------------------------------------------- issue 11: coupling and image layers

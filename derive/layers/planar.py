@@ -30,14 +30,24 @@ True
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import sympy as sp
 
 from derive.jacobian import Structure
 from derive.layers._base import Direction, FlowLayer
 
-__all__ = ["Planar", "PlanarReparametrized", "m_planar", "u_hat", "w_dot_u_hat_identity"]
+if TYPE_CHECKING:
+    from derive.proof.kernel import Theorem
+
+__all__ = [
+    "Planar",
+    "PlanarReparametrized",
+    "m_planar",
+    "u_hat",
+    "w_dot_u_hat_identity",
+    "w_dot_u_hat_theorem",
+]
 
 z = sp.IndexedBase("z", real=True)
 u = sp.IndexedBase("u", real=True)
@@ -67,6 +77,37 @@ def w_dot_u_hat_identity(dim: int, *, norm_power: int = 2) -> tuple[sp.Expr, sp.
     uh = u_hat(dim, norm_power=norm_power)
     lhs = sp.Add(*[w[k] * uh[k - 1] for k in range(1, dim + 1)])
     return lhs, m_planar(sp.Add(*[w[k] * u[k] for k in range(1, dim + 1)]))
+
+
+def w_dot_u_hat_theorem(target: sp.Expr | None = None, dim: sp.Expr | None = None) -> Theorem:
+    r"""The kernel theorem :math:`\sum_{i=1}^{D} w_i\hat u_i = m(\mathbf{w}^\top\mathbf{u})` at symbolic D.
+
+    ``target`` is the sum as it occurs in a proof (any summand equal to :math:`w_i\hat u_i`; default
+    :math:`\sum_i w_i\hat u_i` of :class:`~derive.layers.generic.GenericPlanar`). Linearity is proved
+    with :math:`C = m - \mathbf{w}^\top\mathbf{u}` and :math:`S = \lVert\mathbf{w}\rVert^2` as
+    variables and then instantiated, so the sums inside them never meet a binder.
+
+    >>> w_dot_u_hat_theorem().rhs
+    log(exp(Sum(u[k]*w[k], (k, 1, D))) + 1) - 1
+    """
+    from derive.layers.generic import GenericPlanar, _k
+    from derive.proof import kernel as K
+    from derive.symbols import D
+    from derive.symbols import i as idx
+
+    dim = D if dim is None else dim
+    model = GenericPlanar(dim, reparametrized=True)
+    if target is None:
+        target = sp.Sum(w[idx] * model.u_component(idx), (idx, 1, dim))
+    C, S = sp.Symbol("C", real=True), sp.Symbol("S", real=True)
+    split = K.algebra(
+        sp.Sum(u[idx] * w[idx] + C * w[idx] ** 2 / S, (idx, 1, dim)),
+        sp.Sum(u[idx] * w[idx], (idx, 1, dim)) + C * sp.Sum(w[idx] ** 2, (idx, 1, dim)) / S,
+    )
+    wu = sp.Sum(w[_k] * u[_k], (_k, 1, dim))
+    split = K.inst(split, {S: sp.Sum(w[_k] ** 2, (_k, 1, dim)), C: m_planar(wu) - wu})
+    split = K.trans(split, K.algebra(split.rhs, m_planar(wu)))
+    return K.trans(K.sum_congruence(target, split.lhs), split)
 
 
 class Planar(FlowLayer):

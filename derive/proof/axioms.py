@@ -27,6 +27,7 @@ __all__ = [
     "GAUSSIAN_DENSITY",
     "INDUCTION",
     "INVERSE_FUNCTION",
+    "MATRIX_DETERMINANT_LEMMA",
     "Axiom",
     "axiom_named",
 ]
@@ -105,6 +106,16 @@ INVERSE_FUNCTION = Axiom(
     "the inverse function theorem (the Jacobian of the inverse is the inverse of the Jacobian) and det(A⁻¹) = 1/det A",
 )
 
+MATRIX_DETERMINANT_LEMMA = Axiom(
+    "matrix-determinant-lemma",
+    r"\log\left|\det\left(sI_n + c\,\mathbf{a}\mathbf{b}^\top\right)\right| = "
+    r"(n-1)\log|s| + \log\left|s + c\,\mathbf{b}^\top\mathbf{a}\right|,\ n \ge 1"
+    r"\quad(s = 1:\ \det(I_n + c\,\mathbf{a}\mathbf{b}^\top) = 1 + c\,\mathbf{b}^\top\mathbf{a})",
+    "J_ij = s δ_ij + c a_i b_j with s, c free of i and j (computed: the entries differentiated from the model "
+    "for symbolic i, j and factored by the kernel); log 0 = −∞",
+    "the matrix determinant lemma (Harville 1997, Matrix Algebra from a Statistician's Perspective, Thm. 18.1.1; "
+    "Ding & Zhou 2007, Statist. Probab. Lett. 77(6)); Rezende & Mohamed 2015, eq. (12)",
+)
 #: Every axiom, in the order docs list them.
 AXIOMS: tuple[Axiom, ...] = (
     CHANGE_OF_VARIABLES,
@@ -116,6 +127,7 @@ AXIOMS: tuple[Axiom, ...] = (
     GAUSSIAN_DENSITY,
     INDUCTION,
     INVERSE_FUNCTION,
+    MATRIX_DETERMINANT_LEMMA,
 )
 
 

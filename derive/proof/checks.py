@@ -12,7 +12,9 @@ kernel's rules, so a check (even a user-written one) cannot make a false step pa
 * :class:`Rewrite` — replace earlier kernel theorems' left sides (never a hand-made ``Fact``);
 * :class:`ChangeOfVariables`, :class:`ChainRule`, :class:`StandardNormal`, :class:`InverseFunction`
   — instances of cited axioms, computed from the models the step's quantities are about;
-* :class:`FromJacobian`, :class:`Differentiate` — log-determinants and entries computed from the model.
+* :class:`FromJacobian`, :class:`Differentiate` — log-determinants and entries computed from the model;
+* :class:`RankOneUpdate` — the log-determinant of a layer at symbolic D whose Jacobian the kernel
+  factors as :math:`sI + c\,\mathbf{a}\mathbf{b}^\top` (matrix determinant lemma, cited).
 
 >>> import sympy as sp
 >>> from derive.symbols import sigma, i
@@ -45,6 +47,7 @@ __all__ = [
     "Induction",
     "InverseFunction",
     "PeelLastTerm",
+    "RankOneUpdate",
     "Rewrite",
     "StandardNormal",
     "SummandIdentity",
@@ -242,6 +245,20 @@ class FromJacobian(_ModelRule):
 
     def _make(self, q: sp.Expr) -> Theorem:
         return K.jacobian_logdet(q)
+
+
+@dataclass(frozen=True)
+class RankOneUpdate(_ModelRule):
+    r"""A log-determinant at symbolic D from a Jacobian :math:`sI + c\,\mathbf{a}\mathbf{b}^\top` that the
+    kernel computes and factors from the model (planar, radial); the determinant is the cited lemma."""
+
+    def _kinds(self) -> tuple[type, ...]:
+        from derive.quantities import LogDetMap
+
+        return (LogDetMap,)
+
+    def _make(self, q: sp.Expr) -> Theorem:
+        return K.rank_one_logdet(q)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,7 @@ __all__ = [
     "jacobian_logdet",
     "logdet_chain",
     "peel",
+    "rank_one_logdet",
     "rewrite",
     "statistic",
     "sum_congruence",
@@ -770,6 +771,114 @@ def finite_cases(var: sp.Symbol, lhs: sp.Expr, rhs: sp.Expr, cases: Mapping[int,
         tuple(cases.values()),
         domain=((var, tuple(sorted(cases))),),
         detail=f"checked for {var} in {{{', '.join(map(str, sorted(cases)))}}} only",
+    )
+
+
+# --------------------------------------------------------------------------------------- rank-one updates
+def _entry_in_range(e: sp.Expr, indices: tuple[sp.Symbol, ...], dim: sp.Expr) -> sp.Expr:
+    """Resolve the ``Piecewise`` that differentiating a sum over ``1..dim`` leaves, for indices in ``1..dim``.
+
+    A condition is dropped only when it holds for every index value ``1 <= v <= dim`` (tried as
+    ``v = 1 + κ`` and ``v = dim − κ`` with ``κ >= 0``); an undecided ``Piecewise`` is kept as it is.
+    """
+
+    def holds(cond: sp.Basic) -> bool:
+        if cond is sp.true:
+            return True
+        if isinstance(cond, sp.And):
+            return all(holds(c) for c in cond.args)
+        if not isinstance(cond, sp.core.relational.Relational):
+            return False
+        kappa = sp.Dummy("kappa", integer=True, nonnegative=True)
+        for v in indices:
+            if v in cond.free_symbols:
+                for at in (1 + kappa, dim - kappa):
+                    if cond.xreplace({v: at}) is sp.true:
+                        return True
+        return False
+
+    def resolve(pw: sp.Piecewise) -> sp.Expr:
+        value, cond = pw.args[0]
+        return value if holds(cond) else pw
+
+    return e.replace(lambda a: isinstance(a, sp.Piecewise), resolve)
+
+
+def _rank_one_parts(layer: Any) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr, sp.Dummy, sp.Dummy]:
+    """``(s, c, a_i, b_j, i, j)`` with ``J_ij = s δ_ij + c a_i b_j`` for symbolic i, j, found and checked here.
+
+    ``J_ij`` is differentiated from the model. The identity part is every term that is a multiple of
+    ``δ_ij``; its coefficient ``s`` must be free of i and j. The rest must be one product whose
+    factors each mention i only (into ``a_i``), j only (into ``b_j``) or neither (into ``c``); a factor
+    with both (``δ_ij`` inside a sum, an elementwise map, a rank-two update) refuses the structure.
+    """
+    i = sp.Dummy("i", integer=True, positive=True)
+    j = sp.Dummy("j", integer=True, positive=True)
+    entry = sp.diff(layer.component(i), layer.input(j))
+    entry = _entry_in_range(entry.doit() if entry.has(sp.Sum) else entry, (i, j), layer.dim)
+    delta = sp.KroneckerDelta(i, j)
+    scale: list[sp.Expr] = []
+    rest: list[sp.Expr] = []
+    for term in sp.Add.make_args(entry):
+        coeff, dep = term.as_independent(delta, as_Add=False)
+        (scale if dep == delta else rest).append(coeff if dep == delta else term)
+    s = sp.Add(*scale)
+    if s.has(i, j):
+        raise VerificationError(
+            f"{layer!r}: the multiple of the identity in the Jacobian depends on the index ({sp.sstr(s)[:200]}); "
+            "not a scaled identity plus a rank-one update"
+        )
+    update = rest[0] if len(rest) == 1 else sp.factor_terms(sp.Add(*rest))
+    a: list[sp.Expr] = []
+    b: list[sp.Expr] = []
+    c: list[sp.Expr] = []
+    for factor in sp.Mul.make_args(update):
+        has_i, has_j = factor.has(i), factor.has(j)
+        if has_i and has_j:
+            raise VerificationError(
+                f"{layer!r}: J - s I is not a rank-one update a_i b_j for symbolic i, j "
+                f"(the factor {sp.sstr(factor)[:200]} involves both indices)"
+            )
+        (a if has_i else b if has_j else c).append(factor)
+    a_i, b_j, const = sp.Mul(*a), sp.Mul(*b), sp.Mul(*c)
+    # The factorisation, checked against the entry by algebra (not only by construction).
+    if is_zero(entry - s * delta - const * a_i * b_j) is None:
+        raise VerificationError(f"{layer!r}: the factorisation J_ij = s δ_ij + c a_i b_j does not check")
+    return s, const, a_i, b_j, i, j
+
+
+def rank_one_logdet(q: sp.Expr) -> Theorem:
+    r"""``⊢ q = (D−1) log|s| + log|s + c Σ_k a_k b_k|`` for a layer at symbolic D whose Jacobian is
+    :math:`J = sI + c\,\mathbf{a}\mathbf{b}^\top` (``s = 1``: ``⊢ q = log|1 + c Σ_k a_k b_k|``).
+
+    The entries are differentiated from the model for symbolic i, j and the factorisation is found and
+    checked here (:func:`_rank_one_parts`); the determinant is the cited matrix determinant lemma.
+    """
+    from derive.symbols import i as display_i
+
+    q = as_expr(q)
+    layer = _layer_of(q)
+    if not _is_generic(layer):
+        raise VerificationError(f"{layer!r}: the rank-one rule needs a layer at symbolic dimension")
+    s, const, a_i, b_j, i, j = _rank_one_parts(layer)
+    k = display_i
+    if k in (s * const * a_i * b_j).free_symbols or k in as_expr(layer.dim).free_symbols:
+        k = sp.Dummy("k", integer=True, positive=True)
+    inner = sp.Sum(a_i.xreplace({i: k}) * b_j.xreplace({j: k}), (k, 1, layer.dim))
+    rhs = sp.log(sp.Abs(s + const * inner))
+    if s != 1:
+        rhs = (layer.dim - 1) * sp.log(sp.Abs(s)) + rhs
+    rhs = _abbreviate_safely(layer, rhs)
+    shown = f"s = {show(s)}, c = {show(const)}, a_i = {show(a_i.xreplace({i: display_i}))}, b_j = " + show(
+        b_j.xreplace({j: sp.Symbol("j", integer=True, positive=True)})
+    )
+    return _make(
+        q,
+        rhs,
+        "jacobian",
+        axioms={ax.MATRIX_DETERMINANT_LEMMA.name},
+        detail=f"J_ij = s δ_ij + c a_i b_j for symbolic i, j (entries differentiated from the model; {shown}); "
+        "matrix determinant lemma",
     )
 
 
