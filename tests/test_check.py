@@ -26,7 +26,13 @@ from derive.latex import parse_derivation, parse_expression
 from derive.problems import get_problem
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
-CORPUS_FILES = ("iaf_logq.toml", "batchnorm_logdet.toml")
+CORPUS_FILES = (
+    "iaf_logq.toml",
+    "batchnorm_logdet.toml",
+    "coupling_logdet.toml",
+    "actnorm_logdet.toml",
+    "conv1x1_logdet.toml",
+)
 STATUSES = {"equivalent", "not-equivalent", "parse-error", "undecided", "timeout"}
 EXPECTED = {"equivalent", "not-equivalent", "parse-error"}
 
