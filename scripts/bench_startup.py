@@ -12,7 +12,9 @@ Each configuration is a fresh process, timed from ``fork`` to exit (median of ``
 
 Every figure is printed with its ratio to the floor measured in the same run (the machine is
 shared, absolute times drift), and the warm and cold ones with PASS/MISS against 0.4 s. The
-cache lives in a temporary directory (``DERIVE_CACHE_DIR``), never the user's.
+runs use a snapshot of the working tree's ``derive/`` (copied first, so edits made meanwhile
+neither break the run nor turn the warm cache cold), and a cache in a temporary directory
+(``DERIVE_CACHE_DIR``), never the user's.
 
 Usage: ``python scripts/bench_startup.py [--runs N] [--rev REV]``. Always exits 0.
 """
@@ -35,16 +37,23 @@ ANSWER = r"-\sum_{i=1}^{D}\left(\frac12\log 2\pi+\frac12\epsilon_i^2+\sum_{t=0}^
 CHECK = [sys.executable, "-m", "derive", "check", "iaf-logq", ANSWER]
 
 
-def run(cmd: list[str], env: dict[str, str], before: object = None) -> float:
-    """Wall time of one process (``before()`` runs untimed first)."""
+def run(cmd: list[str], env: dict[str, str], before: object = None, cwd: str | None = None) -> float:
+    """Wall time of one process, run in ``cwd`` (default: the temporary directory; never the checkout,
+    whose ``derive/`` would shadow the snapshot); ``before()`` runs untimed first."""
+    cwd = cwd or tempfile.gettempdir()
     if callable(before):
         before()
     start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True)
+    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd[:4])} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
     return elapsed
+
+
+def snapshot(into: Path) -> None:
+    """The working tree's ``derive/`` copied under ``into`` (without compiled files)."""
+    shutil.copytree(ROOT / "derive", into / "derive", ignore=shutil.ignore_patterns("__pycache__"))
 
 
 def export_rev(rev: str, into: Path) -> None:
@@ -64,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="derive-bench-startup-") as tmp:
         cache = Path(tmp) / "cache"
+        src = Path(tmp) / "src"
+        snapshot(src)
         base = {k: v for k, v in os.environ.items() if not k.startswith("DERIVE_")}
-        base["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+        base["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [os.environ.get("PYTHONPATH")])])
         warm = {**base, "DERIVE_CACHE_DIR": str(cache)}
         nocache = {**base, "DERIVE_NO_CACHE": "1"}
 
@@ -91,7 +102,17 @@ def main(argv: list[str] | None = None) -> int:
             old_env = {**nocache, "PYTHONPATH": str(old)}
             configs.append((f"derive check iaf-logq, sources of {args.rev}", CHECK, old_env, None))
 
-        run(CHECK, warm)  # fills the cache (and the OS file cache) once, untimed
+        where = subprocess.run(
+            [sys.executable, "-c", "import derive; print(derive.__file__)"],
+            env=warm,
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        if not where.startswith(str(src)):
+            raise SystemExit(f"the snapshot is not the derive imported ({where}); is PYTHONPATH honoured?")
+        for _, cmd, env, _ in configs:  # compiles, fills the cache and the OS file cache, untimed
+            run(cmd, env)
         times: dict[str, list[float]] = {name: [] for name, *_ in configs}
         for _ in range(runs):  # interleaved, so a burst of load hits every configuration alike
             for name, cmd, env, before in configs:
