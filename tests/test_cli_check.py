@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -303,3 +304,48 @@ def test_readable_name(name: str, shown: str) -> None:
     from derive.equivalence._evaluate import readable_name
 
     assert readable_name(name) == shown
+
+
+# ----------------------------------------------------------------------------- one-shot start-up (issue 12)
+#: What a one-shot answer check must not import when the cache holds the proved references.
+HEAVY = ("torch", "derive.proof", "derive.derivations", "derive.results", "derive.grade", "derive.steps")
+#: ``derive ARGS``, then the modules it loaded that start with one of HEAVY, written to the file REPORT.
+_WARM_RUN = """
+import json, os, sys
+from derive.cli import main
+code = main(sys.argv[1:])
+heavy = sorted(m for m in sys.modules if m.startswith(HEAVY) or m.startswith("sympy.physics"))
+with open(os.environ["REPORT"], "w") as fh:
+    json.dump({"code": code, "heavy": heavy}, fh)
+"""
+
+
+def test_cold_cache_proves_then_writes_and_warm_cache_imports_no_proof_machinery(tmp_path: Path) -> None:
+    env = {**os.environ, "DERIVE_CACHE_DIR": str(tmp_path / "cache"), "REPORT": str(tmp_path / "report.json")}
+    env.pop("DERIVE_NO_CACHE", None)
+    argv = ["check", "iaf-logq", RIGHT_IAF, "--json"]
+    cold = subprocess.run(
+        [sys.executable, "-m", "derive", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert cold.returncode == 0, cold.stderr
+    assert json.loads(cold.stdout)["status"] == "equivalent"
+    written = sorted(p.name for p in (tmp_path / "cache").glob("*/*.pickle"))
+    assert any(name.startswith("reference-iaf-logq-") for name in written), written
+    assert "iaf-logq-named.pickle" in written and "lark-parser.pickle" in written
+    script = _WARM_RUN.replace("HEAVY", repr(HEAVY))
+    warm = subprocess.run(
+        [sys.executable, "-c", script, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert warm.returncode == 0, warm.stderr
+    assert json.loads(warm.stdout)["status"] == "equivalent"
+    assert json.loads((tmp_path / "report.json").read_text()) == {"code": 0, "heavy": []}
