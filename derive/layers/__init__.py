@@ -68,6 +68,7 @@ LAYERS: tuple[tuple[str, Callable[[int], FlowLayer]], ...] = (
     ("planar-reparametrized", PlanarReparametrized),
     ("householder", Householder),
     ("sylvester", lambda d: Sylvester(d, hidden=max(1, d - 1))),
+    ("radial", Radial),
     ("maf-step", MAFStep),
     ("affine-coupling", AffineCoupling),
     ("affine-coupling-checkerboard", lambda d: AffineCoupling(d, mask=("10" * d)[:d])),
@@ -82,4 +83,6 @@ LAYERS: tuple[tuple[str, Callable[[int], FlowLayer]], ...] = (
     ("tanh", Tanh),
     ("softplus", Softplus),
     ("elementwise-affine", ElementwiseAffine),
+    # Piecewise (Durkan et al. 2019): `derive prove rq-spline` proves every bin and both tails in one proof.
+    ("rq-spline", RQSpline),
 )

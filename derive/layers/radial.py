@@ -7,10 +7,13 @@ invertible for :math:`\beta \ge -\alpha`. The Jacobian :math:`(1 + \beta h)I + \
 
 .. math:: \log|\det J| = (D - 1)\log|1 + \beta h| + \log|1 + \beta h + \beta h'(\alpha, r)\,r|.
 
-The proof needs :math:`\sum_i (z_i - z_{0,i})^2 = r^2` *after* differentiation, which the kernel's
-algebra does not see; :func:`radius_substitution` is the change of variables that makes it
-rational (``tests/test_layers_radial.py`` proves the claim on both half-spaces with it). The layer
-is therefore not in :data:`derive.layers.LAYERS` (the contract test cannot prove it).
+The dependency analysis sees a full Jacobian; the kernel's rank-one rule
+(:func:`derive.proof.kernel.rank_one_logdet`) finds :math:`J = sI + c\,\mathbf{d}\mathbf{d}^\top`
+(:math:`\mathbf{d} = \mathbf{z} - \mathbf{z}_0`) from the component-wise model
+(:class:`~derive.layers.generic.GenericRadial`, checked to be this map), and the sum
+:math:`\sum_i d_i^2` it leaves is literally the square of :math:`r`, so :math:`c\,\mathbf{d}^\top\mathbf{d}
+= -\beta r/(\alpha + r)^2` by SymPy's power rules: no fact about :math:`r` is assumed. ``derive prove
+radial`` proves it for every D; :func:`radius_substitution` is the older D = 1 change of variables.
 
 >>> Radial(2).jacobian().structure.value
 'full'
@@ -18,12 +21,15 @@ is therefore not in :data:`derive.layers.LAYERS` (the contract test cannot prove
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import sympy as sp
 
 from derive.jacobian import Structure
 from derive.layers._base import Direction, FlowLayer
+
+if TYPE_CHECKING:
+    from derive.layers.generic import GenericLayer
 
 __all__ = ["Radial", "radius_substitution"]
 
@@ -47,6 +53,20 @@ class Radial(FlowLayer):
 
     def radius(self) -> sp.Expr:
         return sp.sqrt(sp.Add(*[(z[k] - z0[k]) ** 2 for k in range(1, self.dim + 1)]))
+
+    def generic_twin(self) -> GenericLayer:
+        """The same map stated component-wise at this size (the kernel checks that it is the same map)."""
+        from derive.layers.generic import GenericRadial
+
+        return GenericRadial(sp.Integer(self.dim))
+
+    def derived_logdet(self) -> sp.Expr:
+        r""":math:`\log|\det J|` from the map by the kernel's rank-one rule (the structure
+        :math:`sI + c\,\mathbf{d}\mathbf{d}^\top` that dependency analysis cannot see)."""
+        from derive.proof.kernel import rank_one_logdet
+        from derive.quantities import LogDetMap, ModelAtom
+
+        return self._cached("rank_one", lambda: rank_one_logdet(LogDetMap(ModelAtom(self))).rhs)
 
     def forward(self) -> tuple[sp.Expr, ...]:
         r = self.radius()

@@ -458,7 +458,7 @@ def _abbreviate_safely(layer: Any, e: sp.Expr) -> sp.Expr:
 
         pairs = [(a, a.abbreviation()) for a in e.atoms(ARApply)]
     else:
-        pairs = list(layer.abbreviations().items())
+        pairs = list(layer._cached("abbreviations", lambda: dict(layer.abbreviations())).items())
     for src, dst in pairs:
         for key in ("positive", "nonnegative", "nonzero", "real", "integer"):
             if getattr(dst, f"is_{key}") is True and getattr(src, f"is_{key}") is not True:
@@ -847,19 +847,39 @@ def _rank_one_parts(layer: Any) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr, sp.
     return s, const, a_i, b_j, i, j
 
 
+def _rank_one_twin(layer: Any) -> Any:
+    """A concrete layer's model at its own size, stated component-wise; checked to be the same map."""
+    make = getattr(layer, "generic_twin", None)
+    if make is None:
+        raise VerificationError(f"{layer!r}: the rank-one rule needs a layer stated for a symbolic index")
+    twin = make()
+    ins, outs = layer.inputs(), layer.forward()
+    if not _is_generic(twin) or twin.dim != len(ins):
+        raise VerificationError(f"{layer!r}: its component-wise model is not at D = {len(ins)}")
+    for r in range(1, len(ins) + 1):
+        same_input = twin.input(sp.Integer(r)) == ins[r - 1]
+        gap = expand_concrete(twin.component(sp.Integer(r))) - outs[r - 1]
+        if not same_input or not (gap == 0 or sp.expand(gap) == 0):  # cheap on purpose: it can only refuse
+            raise VerificationError(f"{layer!r}: output {r} is not the component-wise model's")
+    return twin
+
+
 def rank_one_logdet(q: sp.Expr) -> Theorem:
     r"""``⊢ q = (D−1) log|s| + log|s + c Σ_k a_k b_k|`` for a layer at symbolic D whose Jacobian is
     :math:`J = sI + c\,\mathbf{a}\mathbf{b}^\top` (``s = 1``: ``⊢ q = log|1 + c Σ_k a_k b_k|``).
 
     The entries are differentiated from the model for symbolic i, j and the factorisation is found and
-    checked here (:func:`_rank_one_parts`); the determinant is the cited matrix determinant lemma.
+    checked here (:func:`_rank_one_parts`); the determinant is the cited matrix determinant lemma. A
+    concrete layer is read through its ``generic_twin()`` at its own size, after checking that every
+    output of the concrete map is the twin's component (the result has its sums expanded).
     """
     from derive.symbols import i as display_i
 
     q = as_expr(q)
     layer = _layer_of(q)
+    concrete = None
     if not _is_generic(layer):
-        raise VerificationError(f"{layer!r}: the rank-one rule needs a layer at symbolic dimension")
+        concrete, layer = layer, _rank_one_twin(layer)
     s, const, a_i, b_j, i, j = _rank_one_parts(layer)
     k = display_i
     if k in (s * const * a_i * b_j).free_symbols or k in as_expr(layer.dim).free_symbols:
@@ -869,6 +889,10 @@ def rank_one_logdet(q: sp.Expr) -> Theorem:
     if s != 1:
         rhs = (layer.dim - 1) * sp.log(sp.Abs(s)) + rhs
     rhs = _abbreviate_safely(layer, rhs)
+    where = "for symbolic i, j"
+    if concrete is not None:
+        rhs = expand_concrete(rhs)
+        where = f"for every i, j of {concrete!r} (its components checked equal to the model's at D = {concrete.dim})"
     shown = f"s = {show(s)}, c = {show(const)}, a_i = {show(a_i.xreplace({i: display_i}))}, b_j = " + show(
         b_j.xreplace({j: sp.Symbol("j", integer=True, positive=True)})
     )
@@ -877,8 +901,8 @@ def rank_one_logdet(q: sp.Expr) -> Theorem:
         rhs,
         "jacobian",
         axioms={ax.MATRIX_DETERMINANT_LEMMA.name},
-        detail=f"J_ij = s δ_ij + c a_i b_j for symbolic i, j (entries differentiated from the model; {shown}); "
-        "matrix determinant lemma",
+        detail=f"Jacobian of {concrete or layer!r}: J_ij = s δ_ij + c a_i b_j {where} (entries differentiated "
+        f"from the model; {shown}); matrix determinant lemma",
     )
 
 
