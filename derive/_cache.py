@@ -127,13 +127,35 @@ def entry_path(name: str) -> Path | None:
     return root / cache_key() / f"{safe}.pickle"
 
 
-# Classes an entry may contain: SymPy and mpmath objects, derive's own (quantities, models,
-# symbols), and plain containers; only classes, never a function (os.system, builtins.eval,
-# sympy.sympify, ...): anything else refuses the entry.
+# Classes an entry may contain: SymPy's expression classes, mpmath numbers, derive's own
+# quantities, symbols, models and problems, lark's parser data (plain builtins plus the replay
+# lexer class), and plain containers. Only classes, never a function (os.system, builtins.eval,
+# sympy.sympify, ...), and only classes *defined* in those modules (a module's namespace may
+# re-export anything); never derive.proof (a Theorem is made by the kernel alone, never read back).
 _SAFE_BUILTINS = frozenset(
     {"tuple", "list", "dict", "set", "frozenset", "int", "float", "complex", "str", "bytes", "bool", "slice"}
 )
-_SAFE_PREFIXES = ("sympy.", "mpmath.", "derive.")
+_SAFE_MODULES = (
+    "sympy.core.",
+    "sympy.functions.",
+    "sympy.concrete.",
+    "sympy.tensor.",
+    "sympy.sets.",
+    "sympy.logic.",
+    "sympy.matrices.",
+    "sympy.assumptions.",
+    "sympy.calculus.",
+    "mpmath.",
+    "derive.quantities",
+    "derive.symbols",
+    "derive.layers.",
+    "derive.problems.",
+    "derive.latex.",
+)
+
+
+def _safe_module(module: str) -> bool:
+    return module.startswith(_SAFE_MODULES) or module in ("derive.quantities", "derive.symbols")
 
 
 class _Unsafe(pickle.UnpicklingError):
@@ -142,15 +164,14 @@ class _Unsafe(pickle.UnpicklingError):
 
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
-        allowed = (module == "builtins" and name in _SAFE_BUILTINS) or (
-            module.startswith(_SAFE_PREFIXES) and not name.startswith("_")
-        )
-        reconstructor = (module, name) == ("copyreg", "_reconstructor")  # builds an allowed class only
-        if not (allowed or reconstructor):
+        if (module, name) == ("copyreg", "_reconstructor"):  # builds an allowed class only
+            return super().find_class(module, name)
+        if not ((module == "builtins" and name in _SAFE_BUILTINS) or _safe_module(module)):
             raise _Unsafe(f"{module}.{name} is not allowed in a cache entry")
         found = super().find_class(module, name)
-        if not (reconstructor or isinstance(found, type)):  # a class, never a function to call
-            raise _Unsafe(f"{module}.{name} is not a class")
+        defined_in = getattr(found, "__module__", "") or ""
+        if not isinstance(found, type) or not (defined_in == "builtins" or _safe_module(defined_in)):
+            raise _Unsafe(f"{module}.{name} is not a class of an allowed module")
         return found
 
 

@@ -139,6 +139,11 @@ class _Evil:
         pytest.param(lambda: pickle.dumps(_Evil()), id="os.system"),
         pytest.param(lambda: pickle.dumps((sp.sympify, ("1+1",))), id="sympify-function"),
         pytest.param(lambda: pickle.dumps(_cache.store), id="derive-function"),
+        # a theorem is made by the kernel alone: never read back from a file
+        pytest.param(lambda: b"cderive.proof.kernel\nTheorem\n.", id="kernel-theorem"),
+        # an allowed module's namespace re-exporting a class defined elsewhere (abc.ABC)
+        pytest.param(lambda: b"cderive.layers.generic\nABC\n.", id="re-exported-class"),
+        pytest.param(lambda: b"cderive.problems.iaf_logq\ncached\n.", id="function-in-allowed-module"),
     ],
 )
 def test_a_pickle_naming_a_function_is_refused_even_with_a_valid_hash(
@@ -147,6 +152,14 @@ def test_a_pickle_naming_a_function_is_refused_even_with_a_valid_hash(
     _cache.store("entry", PROVED)
     rewrite_payload(entry("entry"), payload(), fix_hash=True)
     assert _cache.load("entry") is None
+
+
+def test_the_trust_boundary_a_consistent_entry_is_read_as_written(cache_dir: Path) -> None:
+    """The control of the attacks above: the sha256 guards against corruption, not against the
+    user's own writes to their private cache (who can equally edit derive's sources)."""
+    _cache.store("entry", PROVED)
+    rewrite_payload(entry("entry"), pickle.dumps(FALSE), fix_hash=True)
+    assert _cache.load("entry") == FALSE
 
 
 def test_a_directory_others_can_write_to_is_not_used(cache_dir: Path) -> None:
