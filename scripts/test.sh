@@ -3,7 +3,7 @@
 #   - pdflatex (Debian texlive) where apt is available, so the standalone-LaTeX test really compiles;
 #   - the package with its [test] and [docs] extras (torch pinned to the CPU build 2.13.0; mkdocs,
 #     nbclient + ipykernel for the docs site and the example notebook);
-#   - ruff, mypy, then pytest: unit tests, property tests, doctests, the docs site built with
+#   - ruff, mypy, then pytest on every core (pytest-xdist: -n auto, work stealing): unit tests, property tests, doctests, the docs site built with
 #     `mkdocs build --strict` and docs/examples/derive.ipynb executed (tests/test_docs.py); the ten
 #     slowest tests are printed at the end (--durations=10 in pyproject's addopts).
 set -euo pipefail
@@ -31,4 +31,4 @@ echo "== ruff"
 echo "== mypy"
 "$PY" -m mypy derive
 echo "== pytest"
-"$PY" -m pytest "$@"
+"$PY" -m pytest -n auto --dist worksteal "$@"

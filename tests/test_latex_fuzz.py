@@ -48,19 +48,19 @@ def _check(text: str) -> None:
             assert "could not read the formula" not in str(exc), str(exc)
 
 
-@settings(max_examples=400, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=60))
 def test_random_text(text: str) -> None:
     _check(text)
 
 
-@settings(max_examples=1000, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
 def test_token_soup(text: str) -> None:
     _check(text)
 
 
-@settings(max_examples=200, deadline=2000)
+@settings(max_examples=100, deadline=2000)
 @given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=8).map("".join), st.integers(1, 400))
 def test_repeated_soup(chunk: str, times: int) -> None:
     _check(chunk * times)
@@ -87,7 +87,7 @@ FORMULAS = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
 @given(FORMULAS)
 def test_well_formed_formulas_build_or_are_refused_cleanly(text: str) -> None:
     _check(text)

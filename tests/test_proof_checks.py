@@ -162,6 +162,9 @@ def _identity(draw: st.DrawFn) -> tuple[sp.Expr, sp.Expr, sp.Symbol]:
 
 
 _FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: A refused step runs every strategy before it is refused (seconds each): fewer examples, the
+#: fixed capture and perturbation attacks are in tests/test_kernel_attacks.py.
+_REFUSED = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_FAST
@@ -171,7 +174,7 @@ def test_random_true_sum_identities_verify(case: tuple[sp.Expr, sp.Expr, sp.Symb
     K.algebra(before, after)
 
 
-@_FAST
+@_REFUSED
 @given(_identity(), st.integers(1, 5))
 def test_a_perturbed_coefficient_fails(case: tuple[sp.Expr, sp.Expr, sp.Symbol], delta: int) -> None:
     before, after, _ = case
@@ -180,7 +183,7 @@ def test_a_perturbed_coefficient_fails(case: tuple[sp.Expr, sp.Expr, sp.Symbol],
         K.algebra(before + delta * first, after)
 
 
-@_FAST
+@_REFUSED
 @given(_identity(), st.sampled_from(_TERMS))
 def test_a_random_index_capture_fails(case: tuple[sp.Expr, sp.Expr, sp.Symbol], g: object) -> None:
     """A coefficient with a free index moved into a sum over that index is not an identity."""

@@ -287,7 +287,7 @@ def test_pool_verdicts_equal_one_shot_verdicts_on_the_answer_corpus():
     cases = []
     for path in sorted((Path(__file__).parent / "corpus").glob("*.toml")):
         data = tomllib.loads(path.read_text())
-        cases += [(data["problem"], a["latex"]) for a in data["answer"][::4]]
+        cases += [(data["problem"], a["latex"]) for a in data["answer"][::8]]  # every kind, not every case
     for problem in {p for p, _ in cases}:
         check_answer_unlimited(problem, "0")  # warm the parent, as check_answer and grade do
     one_shot = [run_limited(check_answer_unlimited, p, latex).status for p, latex in cases]
