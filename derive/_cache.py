@@ -11,13 +11,15 @@ Where: ``$DERIVE_CACHE_DIR``, else ``$XDG_CACHE_HOME/derive``, else ``~/.cache/d
 ``DERIVE_NO_CACHE=1`` disables it. The directory is created ``0o700``; one that is not owned by
 the user or is writable by group or others is not used (its entries could be someone else's).
 
-File format: one header line ``derive-cache 1 <key> <sha256 of the payload>`` then the payload.
-On load the key and the sha256 are checked, and the payload is unpickled with a restricted
-unpickler that only builds SymPy, mpmath and derive classes plus plain containers (never an
-arbitrary callable). A missing, corrupt, truncated, foreign or tampered file is a miss: the value
-is proved again and the entry rewritten, never an error. Writers write to a temporary file in the
-same directory and ``os.replace`` it, so concurrent writers never leave a half-written entry. An
-unwritable directory means working without the cache.
+File format: one header line ``derive-cache 1 <key> <sha256 of the payload>`` then the payload,
+a pickle of plain data only (the unpickler refuses every class and function): SymPy expressions
+are written as trees of class names and arguments and rebuilt by SymPy's own constructors under
+rules that never hand text to SymPy's parser (see :func:`_from_data`). On load the key and the
+sha256 are checked. A missing, corrupt, truncated, foreign or refused file is a miss: the value
+is proved again and the entry rewritten, never an error. A value is only written if reading it
+back gives an equal value. Writers write to a temporary file in the same directory and
+``os.replace`` it, so concurrent writers never leave a half-written entry. An unwritable
+directory means working without the cache.
 
 What is trusted: an entry is exactly what the proof produced in a process running the same
 derive sources (the sha256 guards against corruption, not against someone who can write to the
@@ -26,8 +28,8 @@ user's own cache directory — that person can equally edit derive itself).
 >>> import os, tempfile
 >>> with tempfile.TemporaryDirectory() as d:
 ...     os.environ["DERIVE_CACHE_DIR"] = d
-...     first = cached("doc-example", lambda: ("proved", 1))
-...     again = cached("doc-example", lambda: ("never called", 0))
+...     first = cached("doc-example", lambda: ("proved", 1), valid=lambda v: isinstance(v, tuple))
+...     again = cached("doc-example", lambda: ("never called", 0), valid=lambda v: isinstance(v, tuple))
 >>> del os.environ["DERIVE_CACHE_DIR"]
 >>> first, again
 (('proved', 1), ('proved', 1))
@@ -36,6 +38,7 @@ user's own cache directory — that person can equally edit derive itself).
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import hashlib
 import io
 import os
@@ -127,52 +130,151 @@ def entry_path(name: str) -> Path | None:
     return root / cache_key() / f"{safe}.pickle"
 
 
-# Classes an entry may contain: SymPy's expression classes, mpmath numbers, derive's own
-# quantities, symbols, models and problems, lark's parser data (plain builtins plus the replay
-# lexer class), and plain containers. Only classes, never a function (os.system, builtins.eval,
-# sympy.sympify, ...), and only classes *defined* in those modules (a module's namespace may
-# re-export anything); never derive.proof (a Theorem is made by the kernel alone, never read back).
-_SAFE_BUILTINS = frozenset(
-    {"tuple", "list", "dict", "set", "frozenset", "int", "float", "complex", "str", "bytes", "bool", "slice"}
-)
-_SAFE_MODULES = (
+# --------------------------------------------------------------------------- the payload: plain data
+# An entry's payload is a pickle of builtins only (tuples, lists, dicts, str, int, float, bool,
+# None): the unpickler refuses every global, so loading builds no object of any class. SymPy
+# expressions are written as ("basic", "module:Class", args, kwargs) following SymPy's own pickle
+# protocol (``cls.__new__(cls, *args, **kwargs)``, what ``__reduce_ex__`` gives) and rebuilt by
+# :func:`_from_data` under rules that keep text away from SymPy's parser: a string (or a number)
+# may only be the argument of a Symbol (its name; keyword arguments: boolean assumptions) or of a
+# Number; every other class gets only already-rebuilt SymPy objects. Classes must be SymPy
+# expression classes defined in an allowlisted module (never derive.proof: a Theorem is made by
+# the kernel alone, never read back); lark's parser data may name the one lexer class below.
+_BASIC_MODULES = (
     "sympy.core.",
     "sympy.functions.",
     "sympy.concrete.",
     "sympy.tensor.",
     "sympy.sets.",
     "sympy.logic.",
-    "sympy.matrices.",
-    "sympy.assumptions.",
-    "sympy.calculus.",
-    "mpmath.",
     "derive.quantities",
     "derive.symbols",
     "derive.layers.",
     "derive.problems.",
-    "derive.latex.",
 )
-
-
-def _safe_module(module: str) -> bool:
-    return module.startswith(_SAFE_MODULES) or module in ("derive.quantities", "derive.symbols")
+_CLASSES = frozenset({"derive.latex._grammar:Replay"})
+_PRIMITIVES = (str, int, float, bool, type(None))
 
 
 class _Unsafe(pickle.UnpicklingError):
-    pass
+    """An entry that is not plain data, or names something it may not build."""
+
+
+class _NotCacheable(TypeError):
+    """A value that cannot be written as plain data (it is then simply not cached)."""
 
 
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == ("copyreg", "_reconstructor"):  # builds an allowed class only
-            return super().find_class(module, name)
-        if not ((module == "builtins" and name in _SAFE_BUILTINS) or _safe_module(module)):
-            raise _Unsafe(f"{module}.{name} is not allowed in a cache entry")
-        found = super().find_class(module, name)
-        defined_in = getattr(found, "__module__", "") or ""
-        if not isinstance(found, type) or not (defined_in == "builtins" or _safe_module(defined_in)):
-            raise _Unsafe(f"{module}.{name} is not a class of an allowed module")
-        return found
+        raise _Unsafe(f"{module}.{name}: a cache entry is plain data and names no class or function")
+
+
+def _path(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _resolve(path: str, *, basic: bool) -> type:
+    import importlib
+
+    import sympy as sp
+
+    module, _, qualname = path.partition(":")
+    allowed = module.startswith(_BASIC_MODULES) or module in ("derive.quantities", "derive.symbols")
+    if not (allowed if basic else path in _CLASSES):
+        raise _Unsafe(f"{path} may not be built from a cache entry")
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    if not isinstance(found, type) or _path(found) != path or (basic and not issubclass(found, sp.Basic)):
+        raise _Unsafe(f"{path} is not a SymPy class defined there")
+    return found
+
+
+#: How SymPy objects pickle: ``cls.__new__(cls, *args)`` and ``cls.__new__(cls, *args, **kwargs)``.
+_NEWOBJ, _NEWOBJ_EX = (vars(copyreg)[name] for name in ("__newobj__", "__newobj_ex__"))
+
+
+def _plain(value: Any) -> bool:
+    if type(value) in _PRIMITIVES:
+        return True
+    if type(value) in (tuple, list):
+        return all(_plain(v) for v in value)
+    return type(value) is dict and all(_plain(k) and _plain(v) for k, v in value.items())
+
+
+def _to_data(value: Any) -> Any:
+    """``value`` as plain data (raises :class:`_NotCacheable`)."""
+    import sympy as sp
+
+    if type(value) in _PRIMITIVES:
+        return ("v", value)
+    if _plain(value):  # containers of primitives only (most of lark's tables): stored as they are
+        return ("raw", value)
+    if type(value) in (tuple, list):
+        return (type(value).__name__, [_to_data(v) for v in value])
+    if type(value) is dict:
+        return ("dict", [(_to_data(k), _to_data(v)) for k, v in value.items()])
+    if isinstance(value, type) and _path(value) in _CLASSES:
+        return ("class", _path(value))
+    if isinstance(value, sp.Basic):
+        reduced = value.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+        if isinstance(reduced, str) or any(x is not None for x in reduced[2:]):
+            raise _NotCacheable(f"{type(value).__name__} carries state beyond its arguments")
+        if reduced[0] is _NEWOBJ:
+            cls, args, kwargs = reduced[1][0], reduced[1][1:], {}
+        elif reduced[0] is _NEWOBJ_EX:
+            cls, args, kwargs = reduced[1]
+        else:
+            raise _NotCacheable(f"{type(value).__name__} does not pickle by its arguments")
+        try:
+            if _resolve(_path(cls), basic=True) is not cls:
+                raise _NotCacheable(_path(cls))
+        except (_Unsafe, ImportError, AttributeError) as err:
+            raise _NotCacheable(str(err)) from None
+        return (
+            "basic",
+            _path(cls),
+            [_to_data(a) for a in args],
+            [(k, _to_data(v)) for k, v in kwargs.items()],
+        )
+    raise _NotCacheable(f"{type(value).__name__} is not cached")
+
+
+def _from_data(data: Any) -> Any:
+    """Rebuild what :func:`_to_data` wrote (raises :class:`_Unsafe` on anything else)."""
+    import sympy as sp
+
+    if type(data) is not tuple or not data or type(data[0]) is not str:
+        raise _Unsafe("malformed entry")
+    tag, body = data[0], data[1:]
+    if tag == "v" and len(body) == 1 and type(body[0]) in _PRIMITIVES:
+        return body[0]
+    if tag == "raw" and len(body) == 1:  # builtins only (the unpickler builds nothing else)
+        return body[0]
+    if tag in ("tuple", "list") and len(body) == 1 and type(body[0]) is list:
+        items = [_from_data(x) for x in body[0]]
+        return tuple(items) if tag == "tuple" else items
+    if tag == "dict" and len(body) == 1 and type(body[0]) is list:
+        return {_from_data(k): _from_data(v) for k, v in body[0]}
+    if tag == "class" and len(body) == 1 and type(body[0]) is str:
+        return _resolve(body[0], basic=False)
+    if tag == "basic" and len(body) == 3 and type(body[0]) is str and type(body[1]) is type(body[2]) is list:
+        cls = _resolve(body[0], basic=True)
+        args = [_from_data(a) for a in body[1]]
+        kwargs = {k: _from_data(v) for k, v in body[2]}
+        if issubclass(cls, sp.Symbol):  # the name (a Dummy also its index); boolean assumptions
+            ok = all(type(a) in (str, int) for a in args) and all(
+                type(k) is str and type(v) is bool for k, v in kwargs.items()
+            )
+        elif issubclass(cls, sp.Number):  # an int, or a Float's (sign, mantissa, exponent, bits)
+            flat = [x for a in args for x in (a if type(a) is tuple else (a,))]
+            ok = not kwargs and all(type(x) in (str, int) for x in flat)
+        else:  # everything else is built from SymPy objects only: no text reaches sympify
+            ok = not kwargs and all(isinstance(a, sp.Basic) for a in args)
+        if not ok:
+            raise _Unsafe(f"arguments not allowed for {body[0]}")
+        return cls.__new__(cls, *args, **kwargs)
+    raise _Unsafe(f"malformed entry (tag {tag!r})")
 
 
 def _encode(payload: bytes) -> bytes:
@@ -212,8 +314,8 @@ def _load(name: str) -> Any:
     if payload is None:
         return _MISS
     try:
-        return _Unpickler(io.BytesIO(payload)).load()
-    except Exception:  # a corrupt entry is a miss, whatever the unpickler raised
+        return _from_data(_Unpickler(io.BytesIO(payload)).load())
+    except Exception:  # a corrupt or refused entry is a miss, whatever went wrong
         return _MISS
 
 
@@ -254,8 +356,11 @@ def store(name: str, value: Any) -> bool:
     if path is None or not _make_dirs(path.parent.parent, path):
         return False
     try:
-        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:  # not picklable: work without the cache
+        data = _to_data(value)
+        if _from_data(data) != value:  # what would be read back must be what the proof produced
+            return False
+        payload = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    except (_NotCacheable, _Unsafe, RecursionError):  # not plain data: work without the cache
         return False
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -272,11 +377,13 @@ def store(name: str, value: Any) -> bool:
     return True
 
 
-def cached(name: str, build: Callable[[], R]) -> R:
-    """``build()``'s value: read from the cache when an entry for the current key is there, else
-    computed by ``build`` (the proof) and then stored. ``build`` must return what the proof proved."""
+def cached(name: str, build: Callable[[], R], valid: Callable[[Any], bool]) -> R:
+    """``build()``'s value: read from the cache when an entry for the current key is there (and
+    ``valid`` says it has the shape ``build`` returns, e.g. a SymPy expression: an entry of another
+    type is a miss), else computed by ``build`` (the proof) and then stored. ``build`` must return
+    what the proof proved."""
     hit = _load(name)
-    if hit is not _MISS:
+    if hit is not _MISS and valid(hit):
         return hit
     value = build()
     store(name, value)

@@ -45,6 +45,7 @@ def counting(value: Any) -> tuple[Callable[[], Any], list[int]]:
     return build, calls
 
 
+IS_EXPR = lambda v: isinstance(v, sp.Expr)  # noqa: E731
 PROVED = sp.Sum(sp.log(sigma[1, i]), (i, 1, D))  # stands for a proof's result in the mechanics tests
 FALSE = sp.Sum(2 * sp.log(sigma[1, i]), (i, 1, D))  # a different statement (the missing-factor attack)
 
@@ -53,6 +54,11 @@ def entry(name: str) -> Path:
     path = _cache.entry_path(name)
     assert path is not None
     return path
+
+
+def data(value: Any) -> bytes:
+    """A well-formed payload for ``value``."""
+    return pickle.dumps(_cache._to_data(value))
 
 
 def rewrite_payload(path: Path, payload: bytes, *, fix_hash: bool) -> None:
@@ -64,11 +70,11 @@ def rewrite_payload(path: Path, payload: bytes, *, fix_hash: bool) -> None:
 
 # --------------------------------------------------------------------------- attacks
 def test_tampered_expression_with_the_old_hash_is_ignored_and_rebuilt(cache_dir: Path) -> None:
-    assert _cache.cached("attack", lambda: PROVED) == PROVED
-    rewrite_payload(entry("attack"), pickle.dumps(FALSE), fix_hash=False)  # a valid pickle, wrong hash
+    assert _cache.cached("attack", lambda: PROVED, IS_EXPR) == PROVED
+    rewrite_payload(entry("attack"), data(FALSE), fix_hash=False)  # a valid payload, the old hash
     assert _cache.load("attack") is None
     build, calls = counting(PROVED)
-    assert _cache.cached("attack", build) == PROVED and calls == [1]  # proved again
+    assert _cache.cached("attack", build, IS_EXPR) == PROVED and calls == [1]  # proved again
     assert _cache.load("attack") == PROVED  # and the entry rewritten
 
 
@@ -84,7 +90,7 @@ def test_a_changed_source_hash_invalidates(cache_dir: Path, monkeypatch: pytest.
         entry("entry").write_bytes(written)  # the old file copied under the new key
         assert _cache.load("entry") is None  # its header names the old key
         build, calls = counting(FALSE)
-        assert _cache.cached("entry", build) == FALSE and calls == [1]
+        assert _cache.cached("entry", build, IS_EXPR) == FALSE and calls == [1]
     finally:
         _cache.cache_key.cache_clear()
 
@@ -119,7 +125,7 @@ def test_truncated_or_empty_file_is_a_miss(cache_dir: Path, cut: int) -> None:
     data = entry("entry").read_bytes()
     entry("entry").write_bytes(data[:cut])
     build, calls = counting(PROVED)
-    assert _cache.cached("entry", build) == PROVED and calls == [1]
+    assert _cache.cached("entry", build, IS_EXPR) == PROVED and calls == [1]
 
 
 def test_garbage_with_a_matching_hash_is_a_miss(cache_dir: Path) -> None:
@@ -139,14 +145,11 @@ class _Evil:
         pytest.param(lambda: pickle.dumps(_Evil()), id="os.system"),
         pytest.param(lambda: pickle.dumps((sp.sympify, ("1+1",))), id="sympify-function"),
         pytest.param(lambda: pickle.dumps(_cache.store), id="derive-function"),
-        # a theorem is made by the kernel alone: never read back from a file
+        pytest.param(lambda: pickle.dumps(FALSE), id="a-sympy-pickle"),  # even SymPy's own: no classes at all
         pytest.param(lambda: b"cderive.proof.kernel\nTheorem\n.", id="kernel-theorem"),
-        # an allowed module's namespace re-exporting a class defined elsewhere (abc.ABC)
-        pytest.param(lambda: b"cderive.layers.generic\nABC\n.", id="re-exported-class"),
-        pytest.param(lambda: b"cderive.problems.iaf_logq\ncached\n.", id="function-in-allowed-module"),
     ],
 )
-def test_a_pickle_naming_a_function_is_refused_even_with_a_valid_hash(
+def test_a_pickle_naming_any_class_or_function_is_refused_even_with_a_valid_hash(
     cache_dir: Path, payload: Callable[[], bytes]
 ) -> None:
     _cache.store("entry", PROVED)
@@ -158,8 +161,57 @@ def test_the_trust_boundary_a_consistent_entry_is_read_as_written(cache_dir: Pat
     """The control of the attacks above: the sha256 guards against corruption, not against the
     user's own writes to their private cache (who can equally edit derive's sources)."""
     _cache.store("entry", PROVED)
-    rewrite_payload(entry("entry"), pickle.dumps(FALSE), fix_hash=True)
+    rewrite_payload(entry("entry"), data(FALSE), fix_hash=True)
     assert _cache.load("entry") == FALSE
+
+
+_TEXT = "__import__('os').system('echo pwned')"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # text handed to a class whose constructor would sympify (parse) it
+        pytest.param(("basic", "sympy.core.containers:Tuple", [("v", _TEXT)], []), id="text-to-Tuple"),
+        pytest.param(
+            ("basic", "sympy.functions.elementary.exponential:log", [("v", _TEXT)], []), id="text-to-log"
+        ),
+        pytest.param(
+            ("basic", "sympy.core.symbol:Symbol", [("v", "x")], [("real", ("v", _TEXT))]), id="text-kwarg"
+        ),
+        pytest.param(("basic", "sympy.core.sympify:sympify", [("v", _TEXT)], []), id="a-function"),
+        pytest.param(("basic", "derive.proof.kernel:Theorem", [], []), id="kernel-theorem"),
+        pytest.param(("basic", "sympy.core.basic:Basic", [("v", 1)], []), id="number-to-Basic"),
+        pytest.param(("class", "os:system"), id="class-not-allowed"),
+        pytest.param(("class", "derive.layers.generic:ABC"), id="re-exported-class"),
+        pytest.param(("eval", _TEXT), id="unknown-tag"),
+        pytest.param(["v", 1], id="not-a-tuple"),
+    ],
+)
+def test_a_payload_that_would_parse_text_or_build_a_foreign_object_is_refused(
+    cache_dir: Path, payload: Any
+) -> None:
+    _cache.store("entry", PROVED)
+    rewrite_payload(entry("entry"), pickle.dumps(payload), fix_hash=True)
+    assert _cache.load("entry") is None
+
+
+def test_an_entry_of_another_shape_is_a_miss(cache_dir: Path) -> None:
+    """Type confusion: well-formed plain data (text where an expression belongs) is never returned."""
+    _cache.store("entry", PROVED)
+    rewrite_payload(entry("entry"), pickle.dumps(("raw", _TEXT)), fix_hash=True)
+    assert _cache.load("entry") == _TEXT  # the payload itself is read ...
+    build, calls = counting(PROVED)
+    assert _cache.cached("entry", build, IS_EXPR) == PROVED and calls == [1]  # ... but not used
+
+
+def test_values_that_are_not_plain_data_are_not_cached(cache_dir: Path) -> None:
+    from derive.problems import get_problem
+
+    target = get_problem("iaf-logq").target  # holds a ModelAtom: a model object, not SymPy data
+    assert _cache.store("target", target) is False
+    assert _cache.store("function", sp.Function("f")(D)) is False  # an undefined function class
+    assert not (cache_dir.exists() and list(cache_dir.glob("*/*.pickle")))
 
 
 def test_a_directory_others_can_write_to_is_not_used(cache_dir: Path) -> None:
@@ -168,7 +220,7 @@ def test_a_directory_others_can_write_to_is_not_used(cache_dir: Path) -> None:
     try:
         assert _cache.load("entry") is None
         build, calls = counting(PROVED)
-        assert _cache.cached("entry", build) == PROVED and calls == [1]
+        assert _cache.cached("entry", build, IS_EXPR) == PROVED and calls == [1]
     finally:
         os.chmod(cache_dir, 0o700)
 
@@ -182,16 +234,16 @@ def test_directories_are_private(cache_dir: Path) -> None:
 # --------------------------------------------------------------------------- mechanics
 def test_a_hit_does_not_call_the_proof(cache_dir: Path) -> None:
     build, calls = counting(PROVED)
-    assert _cache.cached("entry", build) == PROVED
-    assert _cache.cached("entry", build) == PROVED
+    assert _cache.cached("entry", build, IS_EXPR) == PROVED
+    assert _cache.cached("entry", build, IS_EXPR) == PROVED
     assert calls == [1]
 
 
 def test_no_cache_env_disables_reads_and_writes(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DERIVE_NO_CACHE", "1")
     build, calls = counting(PROVED)
-    _cache.cached("entry", build)
-    _cache.cached("entry", build)
+    _cache.cached("entry", build, IS_EXPR)
+    _cache.cached("entry", build, IS_EXPR)
     assert calls == [1, 1] and not cache_dir.exists()
 
 
@@ -202,7 +254,9 @@ def test_an_unwritable_cache_dir_means_working_without_it(
     blocker.write_text("not a directory")
     monkeypatch.setenv("DERIVE_CACHE_DIR", str(blocker / "cache"))
     build, calls = counting(PROVED)
-    assert _cache.cached("entry", build) == PROVED and _cache.cached("entry", build) == PROVED
+    assert (
+        _cache.cached("entry", build, IS_EXPR) == PROVED and _cache.cached("entry", build, IS_EXPR) == PROVED
+    )
     assert calls == [1, 1]
     assert _cache.store("entry", PROVED) is False
 
@@ -269,7 +323,7 @@ def test_cached_reference_is_the_freshly_proved_one(cache_dir: Path, problem: An
 
 def test_cached_named_quantities_are_the_freshly_proved_ones(cache_dir: Path) -> None:
     fresh = iaf_logq._named_values()
-    warm = _cache.cached("iaf-logq-named", iaf_logq._named_values)
+    warm = _cache.cached("iaf-logq-named", iaf_logq._named_values, lambda v: isinstance(v, tuple))
     on_disk = _cache.load("iaf-logq-named")
     assert on_disk == fresh == warm
     assert [structure(e) for e in on_disk] == [structure(e) for e in fresh]

@@ -56,7 +56,7 @@ def cached_lark(name: str, build: Callable[[], Lark], **load_options: Any) -> La
     from derive import _cache
 
     entry = _cache.load(f"lark-{name}")
-    if isinstance(entry, dict):
+    if type(entry) is dict and set(entry) == {"data", "memo"}:
         try:
             return Lark._load_from_dict(entry["data"], entry["memo"], **load_options)
         except Exception:  # any failure to load means: build it

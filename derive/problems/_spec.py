@@ -47,7 +47,7 @@ class Problem:
 @cache
 def _proved_reference(problem_id: str, reference: Callable[[], sp.Expr]) -> sp.Expr:
     name = reference_entry(problem_id, reference)
-    return reference() if name is None else cached(name, reference)
+    return reference() if name is None else cached(name, reference, valid=lambda v: isinstance(v, sp.Expr))
 
 
 def reference_entry(problem_id: str, reference: Callable[[], sp.Expr]) -> str | None:

@@ -46,7 +46,11 @@ def _named_values() -> tuple[sp.Expr, sp.Expr]:
 
 # Read from the cache of proved references when it holds them for these sources (else proved
 # here, then stored): importing the problem then costs no proof (see derive._cache).
-_BASE, _STEP_LOGDET = cached("iaf-logq-named", _named_values)
+_BASE, _STEP_LOGDET = cached(
+    "iaf-logq-named",
+    _named_values,
+    valid=lambda v: type(v) is tuple and len(v) == 2 and all(isinstance(e, sp.Expr) for e in v),
+)
 
 
 _STEP = r"\frac{d\mathbf{z}_t}{d\mathbf{z}_{t-1}}"
