@@ -263,12 +263,16 @@ def _from_data(data: Any) -> Any:
         args = [_from_data(a) for a in body[1]]
         kwargs = {k: _from_data(v) for k, v in body[2]}
         if issubclass(cls, sp.Symbol):  # the name (a Dummy also its index); boolean assumptions
-            ok = all(type(a) in (str, int) for a in args) and all(
+            ok = [type(a) for a in args] in ([str], [str, int]) and all(
                 type(k) is str and type(v) is bool for k, v in kwargs.items()
             )
-        elif issubclass(cls, sp.Number):  # an int, or a Float's (sign, mantissa, exponent, bits)
-            flat = [x for a in args for x in (a if type(a) is tuple else (a,))]
-            ok = not kwargs and all(type(x) in (str, int) for x in flat)
+        elif cls in (sp.Integer, sp.Rational):  # exactly these two, from ints (Number.__new__ parses text)
+            ok = not kwargs and 1 <= len(args) <= 2 and all(type(a) is int for a in args)
+        elif cls is sp.Float:  # mpmath's (sign, hex mantissa, exponent, bits) and the precision
+            mpf = args[0] if len(args) == 1 else None
+            ok = type(mpf) is tuple and [type(x) for x in mpf] == [int, str, int, int]
+            ok = ok and all(c in "0123456789abcdefABCDEF" for c in mpf[1])  # type: ignore[index]
+            ok = ok and list(kwargs) == ["precision"] and type(kwargs["precision"]) is int
         else:  # everything else is built from SymPy objects only: no text reaches sympify
             ok = not kwargs and all(isinstance(a, sp.Basic) for a in args)
         if not ok:

@@ -182,6 +182,16 @@ _TEXT = "__import__('os').system('echo pwned')"
         pytest.param(("basic", "sympy.core.sympify:sympify", [("v", _TEXT)], []), id="a-function"),
         pytest.param(("basic", "derive.proof.kernel:Theorem", [], []), id="kernel-theorem"),
         pytest.param(("basic", "sympy.core.basic:Basic", [("v", 1)], []), id="number-to-Basic"),
+        # Number.__new__ and AlgebraicNumber parse text; Float's mantissa must be hexadecimal digits
+        pytest.param(("basic", "sympy.core.numbers:Number", [("v", _TEXT)], []), id="text-to-Number"),
+        pytest.param(
+            ("basic", "sympy.core.numbers:AlgebraicNumber", [("v", _TEXT)], []), id="text-to-Algebraic"
+        ),
+        pytest.param(("basic", "sympy.core.numbers:Integer", [("v", _TEXT)], []), id="text-to-Integer"),
+        pytest.param(
+            ("basic", "sympy.core.numbers:Float", [("raw", (0, _TEXT, 0, 1))], [("precision", ("v", 53))]),
+            id="text-in-Float",
+        ),
         pytest.param(("class", "os:system"), id="class-not-allowed"),
         pytest.param(("class", "derive.layers.generic:ABC"), id="re-exported-class"),
         pytest.param(("eval", _TEXT), id="unknown-tag"),
@@ -194,6 +204,17 @@ def test_a_payload_that_would_parse_text_or_build_a_foreign_object_is_refused(
     _cache.store("entry", PROVED)
     rewrite_payload(entry("entry"), pickle.dumps(payload), fix_hash=True)
     assert _cache.load("entry") is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [sp.Float("0.1", 30), sp.Rational(3, 4), sp.Integer(-7), sp.Dummy("k", integer=True), sp.S.Half, sp.pi],
+    ids=["float", "rational", "integer", "dummy", "half", "pi"],
+)
+def test_numbers_and_symbols_read_back_exactly(cache_dir: Path, value: sp.Basic) -> None:
+    assert _cache.store("entry", value) is True
+    back = _cache.load("entry")
+    assert back == value and sp.srepr(back) == sp.srepr(value) and type(back) is type(value)
 
 
 def test_an_entry_of_another_shape_is_a_miss(cache_dir: Path) -> None:
