@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -37,18 +38,26 @@ ANSWER = r"-\sum_{i=1}^{D}\left(\frac12\log 2\pi+\frac12\epsilon_i^2+\sum_{t=0}^
 CHECK = [sys.executable, "-m", "derive", "check", "iaf-logq", ANSWER]
 
 
-def run(cmd: list[str], env: dict[str, str], before: object = None, cwd: str | None = None) -> float:
-    """Wall time of one process, run in ``cwd`` (default: the temporary directory; never the checkout,
-    whose ``derive/`` would shadow the snapshot); ``before()`` runs untimed first."""
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(
+    cmd: list[str], env: dict[str, str], before: object = None, cwd: str | None = None
+) -> tuple[float, float]:
+    """Wall and CPU (user + system, the sandbox worker included) seconds of one process, run in
+    ``cwd`` (default: the temporary directory; never the checkout, whose ``derive/`` would shadow
+    the snapshot); ``before()`` runs untimed first. CPU time is less disturbed by other load."""
     cwd = cwd or tempfile.gettempdir()
     if callable(before):
         before()
-    start = time.perf_counter()
+    cpu, start = _cpu(), time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, _cpu() - cpu
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd[:4])} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
-    return elapsed
+    return elapsed, cpu
 
 
 def snapshot(into: Path) -> None:
@@ -114,20 +123,28 @@ def main(argv: list[str] | None = None) -> int:
         for _, cmd, env, _ in configs:  # compiles, fills the cache and the OS file cache, untimed
             run(cmd, env)
         times: dict[str, list[float]] = {name: [] for name, *_ in configs}
+        cpus: dict[str, list[float]] = {name: [] for name, *_ in configs}
         for _ in range(runs):  # interleaved, so a burst of load hits every configuration alike
             for name, cmd, env, before in configs:
-                times[name].append(run(cmd, env, before))
+                wall, cpu = run(cmd, env, before)
+                times[name].append(wall)
+                cpus[name].append(cpu)
 
     medians = {name: statistics.median(ts) for name, ts in times.items()}
-    floor = medians[configs[0][0]]
-    print(f"one-shot start-up, median of {runs} processes each ({sys.executable})")
+    cpu_medians = {name: statistics.median(ts) for name, ts in cpus.items()}
+    floor, cpu_floor = medians[configs[0][0]], cpu_medians[configs[0][0]]
+    load = os.getloadavg()[0]
+    print(f"one-shot start-up, median of {runs} processes each ({sys.executable}; load average {load:.1f})")
+    print(f"  {'':48s} {'wall':>8s} {'[min-max]':15s} {'/floor':>6s}   {'cpu':>7s} {'/floor':>6s}")
     for name, *_ in configs:
-        m = medians[name]
+        m, c = medians[name], cpu_medians[name]
         verdict = ""
         if name.startswith("derive check") and "sources of" not in name and "NO_CACHE" not in name:
-            verdict = f"  {'PASS' if m < TARGET else 'MISS'} (target < {TARGET} s)"
+            verdict = f"  {'PASS' if m < TARGET else 'MISS'} (wall < {TARGET} s)"
         spread = f"[{min(times[name]):.3f}-{max(times[name]):.3f}]"
-        print(f"  {name:48s} {m:6.3f} s {spread:15s} = {m / floor:4.2f}x the floor{verdict}")
+        print(
+            f"  {name:48s} {m:6.3f} s {spread:15s} {m / floor:5.2f}x   {c:5.3f} s {c / cpu_floor:5.2f}x{verdict}"
+        )
     warm_check = medians["derive check iaf-logq, warm cache"]
     for name in (n for n, *_ in configs[3:]):
         print(
