@@ -14,15 +14,19 @@ True
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
+import lark.lark
 from lark import Lark, Token
 from lark.grammar import Rule
-from lark.lark import _LOAD_ALLOWED_OPTIONS
 from lark.lexer import Lexer, TerminalDef
+
+#: The options ``Lark.save`` leaves out (lark's own list, private to lark: read defensively).
+_NOT_SAVED = frozenset(getattr(lark.lark, "_LOAD_ALLOWED_OPTIONS", ()))
 
 
 def grammar_text() -> str:
@@ -43,7 +47,7 @@ class Replay(Lexer):
 def serialize(built: Lark) -> dict[str, Any]:
     """What ``Lark.save`` pickles (the tables, rules and terminals), as plain data."""
     data, memo = built.memo_serialize([TerminalDef, Rule])
-    data["options"] = {k: v for k, v in data["options"].items() if k not in _LOAD_ALLOWED_OPTIONS}
+    data["options"] = {k: v for k, v in data["options"].items() if k not in _NOT_SAVED}
     return {"data": data, "memo": memo}
 
 
@@ -62,7 +66,8 @@ def cached_lark(name: str, build: Callable[[], Lark], **load_options: Any) -> La
         except Exception:  # any failure to load means: build it
             pass
     built = build()
-    _cache.store(f"lark-{name}", serialize(built))
+    with contextlib.suppress(Exception):  # a lark without this serialisation: no cache, same parser
+        _cache.store(f"lark-{name}", serialize(built))
     return built
 
 
