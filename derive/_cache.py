@@ -26,11 +26,12 @@ derive sources (the sha256 guards against corruption, not against someone who ca
 user's own cache directory — that person can equally edit derive itself).
 
 >>> import os, tempfile
+>>> before = os.environ.get("DERIVE_CACHE_DIR")
 >>> with tempfile.TemporaryDirectory() as d:
 ...     os.environ["DERIVE_CACHE_DIR"] = d
 ...     first = cached("doc-example", lambda: ("proved", 1), valid=lambda v: isinstance(v, tuple))
 ...     again = cached("doc-example", lambda: ("never called", 0), valid=lambda v: isinstance(v, tuple))
->>> del os.environ["DERIVE_CACHE_DIR"]
+>>> _ = os.environ.pop("DERIVE_CACHE_DIR") if before is None else os.environ.update(DERIVE_CACHE_DIR=before)
 >>> first, again
 (('proved', 1), ('proved', 1))
 """
