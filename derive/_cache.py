@@ -175,15 +175,15 @@ def _path(cls: type) -> str:
 
 
 def _resolve(path: str, *, basic: bool) -> type:
-    import importlib
-
     import sympy as sp
 
     module, _, qualname = path.partition(":")
     allowed = module.startswith(_BASIC_MODULES) or module in ("derive.quantities", "derive.symbols")
     if not (allowed if basic else path in _CLASSES):
         raise _Unsafe(f"{path} may not be built from a cache entry")
-    found: Any = importlib.import_module(module)
+    found: Any = sys.modules.get(module)  # never import anything an entry names
+    if found is None:
+        raise _Unsafe(f"{module} is not imported")
     for part in qualname.split("."):
         found = getattr(found, part)
     if not isinstance(found, type) or _path(found) != path or (basic and not issubclass(found, sp.Basic)):
