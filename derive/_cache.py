@@ -62,7 +62,13 @@ _PACKAGE = Path(__file__).resolve().parent
 
 @cache
 def source_hash() -> str:
-    """sha256 over derive's own source files (relative path and bytes of every ``*.py``/``*.lark``)."""
+    """sha256 over derive's own source files (relative path and bytes of every ``*.py``/``*.lark``),
+    computed once per process: the sources as this process's key says they are."""
+    return _source_hash_now()
+
+
+def _source_hash_now() -> str:
+    """:func:`source_hash` of the files as they are now."""
     digest = hashlib.sha256()
     files = sorted(p for p in _PACKAGE.rglob("*") if p.suffix in (".py", ".lark") and p.is_file())
     for path in files:
@@ -71,15 +77,6 @@ def source_hash() -> str:
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
     return digest.hexdigest()
-
-
-def _version(dist: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "unknown"
 
 
 @cache
@@ -356,9 +353,13 @@ def _make_dirs(root: Path, path: Path) -> bool:
 
 
 def store(name: str, value: Any) -> bool:
-    """Write ``value`` under ``name`` atomically; ``False`` when it could not be (never raises for I/O)."""
+    """Write ``value`` under ``name`` atomically; ``False`` when it could not be (never raises for I/O).
+
+    Nothing is written when derive's sources changed since this process computed its key (the
+    value may come from code newer than the key says).
+    """
     path = entry_path(name)
-    if path is None or not _make_dirs(path.parent.parent, path):
+    if path is None or _source_hash_now() != source_hash() or not _make_dirs(path.parent.parent, path):
         return False
     try:
         data = _to_data(value)

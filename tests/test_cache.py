@@ -109,6 +109,14 @@ def test_a_changed_version_invalidates(cache_dir: Path, monkeypatch: pytest.Monk
     assert _cache.load("entry") == PROVED
 
 
+def test_nothing_is_written_when_the_sources_changed_during_the_run(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_cache, "_source_hash_now", lambda: "f" * 64)  # edited since the key was made
+    assert _cache.store("entry", PROVED) is False
+    assert _cache.load("entry") is None
+
+
 def test_the_source_hash_covers_every_source_file_and_the_grammar() -> None:
     package = Path(_cache.__file__).parent
     assert (package / "latex" / "grammar.lark").is_file() and (package / "proof" / "kernel.py").is_file()
@@ -116,7 +124,7 @@ def test_the_source_hash_covers_every_source_file_and_the_grammar() -> None:
     for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".lark") and p.is_file()):
         data = path.read_bytes()
         digest.update(path.relative_to(package).as_posix().encode() + len(data).to_bytes(8, "little") + data)
-    assert _cache.source_hash.__wrapped__() == digest.hexdigest()  # uncached: the files as they are now
+    assert _cache._source_hash_now() == digest.hexdigest()  # uncached: the files as they are now
 
 
 @pytest.mark.parametrize("cut", [0, 10, -1], ids=["empty", "header-only", "truncated"])
@@ -304,6 +312,7 @@ def test_old_key_directories_are_pruned(cache_dir: Path, monkeypatch: pytest.Mon
     try:
         for k in range(_cache.KEEP_KEYS + 3):
             monkeypatch.setattr(_cache, "source_hash", lambda k=k: f"{k:064d}")
+            monkeypatch.setattr(_cache, "_source_hash_now", lambda k=k: f"{k:064d}")
             _cache.cache_key.cache_clear()
             _cache.store("entry", PROVED)
         assert len([d for d in cache_dir.iterdir() if d.is_dir()]) == _cache.KEEP_KEYS
