@@ -43,7 +43,9 @@ def _installed_version() -> str:
         except OSError:
             continue
         found = [
-            n for n in names if n.lower().startswith("derive-") and n.endswith((".dist-info", ".egg-info"))
+            n
+            for n in names
+            if n.lower().startswith(("derive-", "derive.")) and n.endswith((".dist-info", ".egg-info"))
         ]
         if len(found) != 1 or not found[0].endswith(".dist-info"):
             if found:
