@@ -25,15 +25,14 @@ What is trusted: an entry is exactly what the proof produced in a process runnin
 derive sources (the sha256 guards against corruption, not against someone who can write to the
 user's own cache directory — that person can equally edit derive itself).
 
->>> import os, tempfile
->>> before = os.environ.get("DERIVE_CACHE_DIR")
->>> with tempfile.TemporaryDirectory() as d:
-...     os.environ["DERIVE_CACHE_DIR"] = d
-...     first = cached("doc-example", lambda: ("proved", 1), valid=lambda v: isinstance(v, tuple))
-...     again = cached("doc-example", lambda: ("never called", 0), valid=lambda v: isinstance(v, tuple))
->>> _ = os.environ.pop("DERIVE_CACHE_DIR") if before is None else os.environ.update(DERIVE_CACHE_DIR=before)
->>> first, again
-(('proved', 1), ('proved', 1))
+>>> import os
+>>> before = os.environ.get("DERIVE_NO_CACHE")
+>>> os.environ["DERIVE_NO_CACHE"] = "1"  # off: nothing is read or written, the proof runs every time
+>>> cache_dir() is None
+True
+>>> cached("doc-example", lambda: ("proved", 1), valid=lambda v: isinstance(v, tuple))
+('proved', 1)
+>>> _ = os.environ.pop("DERIVE_NO_CACHE") if before is None else os.environ.update(DERIVE_NO_CACHE=before)
 """
 
 from __future__ import annotations

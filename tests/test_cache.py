@@ -32,6 +32,8 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     root = tmp_path / "cache"
     monkeypatch.setenv("DERIVE_CACHE_DIR", str(root))
     monkeypatch.delenv("DERIVE_NO_CACHE", raising=False)
+    # The checkout may change under a long session; each test sees the sources its key was made from.
+    monkeypatch.setattr(_cache, "_source_hash_now", _cache.source_hash)
     yield root
 
 
