@@ -4,7 +4,8 @@ Each configuration is a fresh process, timed from ``fork`` to exit (median of ``
 
 * ``python -c "import sympy"`` — the floor (derive cannot start faster than SymPy imports);
 * ``python -c "import derive.check"`` — derive's import alone (warm cache);
-* ``derive check iaf-logq ANSWER`` (``python -m derive``) with a **warm** cache of proved
+* ``derive check iaf-logq ANSWER`` (the installed ``derive`` script beside the interpreter, else
+  ``python -m derive``) with a **warm** cache of proved
   references, a **cold** one (emptied before each run: it proves, then writes the cache), and
   ``DERIVE_NO_CACHE=1`` (proves every time, never writes);
 * with ``--rev REV``: the same command run from the sources of git revision REV (exported to a
@@ -35,7 +36,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.4  # seconds, the whole one-shot process
 ANSWER = r"-\sum_{i=1}^{D}\left(\frac12\log 2\pi+\frac12\epsilon_i^2+\sum_{t=0}^{T}\log\sigma_{t,i}\right)"
-CHECK = [sys.executable, "-m", "derive", "check", "iaf-logq", ANSWER]
+#: The installed ``derive`` command beside this interpreter (what a user types), else ``python -m derive``.
+_SCRIPT = Path(sys.executable).with_name("derive")
+CHECK = [
+    *([str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "derive"]),
+    "check",
+    "iaf-logq",
+    ANSWER,
+]
 
 
 def _cpu() -> float:
@@ -134,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     cpu_medians = {name: statistics.median(ts) for name, ts in cpus.items()}
     floor, cpu_floor = medians[configs[0][0]], cpu_medians[configs[0][0]]
     load = os.getloadavg()[0]
-    print(f"one-shot start-up, median of {runs} processes each ({sys.executable}; load average {load:.1f})")
+    print(f"one-shot start-up, median of {runs} processes each (load average {load:.1f})")
+    print(f"  command: {' '.join(CHECK[:-1])} ANSWER")
     print(f"  {'':48s} {'wall':>8s} {'[min-max]':15s} {'/floor':>6s}   {'cpu':>7s} {'/floor':>6s}")
     for name, *_ in configs:
         m, c = medians[name], cpu_medians[name]

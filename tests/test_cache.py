@@ -350,7 +350,11 @@ def test_cached_reference_is_the_freshly_proved_one(cache_dir: Path, problem: An
     finally:
         _proved_reference.cache_clear()
     fresh = problem.reference()
-    assert cold == fresh and on_disk == fresh
+    assert cold == fresh
+    if on_disk is None:  # not plain data (e.g. it holds a model): not cached, proved every time
+        assert problem.id not in ("iaf-logq", "batchnorm-logdet"), "the built-in references are cached"
+        return
+    assert on_disk == fresh
     assert structure(on_disk) == structure(fresh)
 
 
