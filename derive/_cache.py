@@ -1,11 +1,15 @@
 r"""A small on-disk cache of *proved* references, so a one-shot ``derive check`` need not re-prove them.
 
-An entry is the pickle of what a proof returned (a SymPy expression, or a tuple/dict of them),
-written by derive itself, keyed by everything that could change what the proof produces:
+An entry is what a proof returned (a SymPy expression, a tuple of them, or lark's tables of the
+LaTeX parser) as plain data, written by derive itself and keyed by everything that could change
+what the proof produces:
 
 * derive's version **and** a sha256 over derive's own source files (``*.py`` and ``*.lark``
   under the package): any edit to derive, the kernel included, makes every entry a miss;
-* the Python, SymPy and lark versions (a pickle is not trusted across library versions).
+* the Python, SymPy and lark versions (an entry is never trusted across library versions).
+
+Nothing is written when the sources changed while the process ran (the value could come from
+newer code than its key says).
 
 Where: ``$DERIVE_CACHE_DIR``, else ``$XDG_CACHE_HOME/derive``, else ``~/.cache/derive``;
 ``DERIVE_NO_CACHE=1`` disables it. The directory is created ``0o700``; one that is not owned by
