@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
-import tempfile
 
 from hypothesis import HealthCheck, settings
 
-# The cache of proved references (derive._cache): one fresh directory for the whole session, so
-# the suite neither depends on nor writes to the user's real cache (subprocesses inherit it).
-_CACHE_DIR = tempfile.mkdtemp(prefix="derive-test-cache-")
-os.environ["DERIVE_CACHE_DIR"] = _CACHE_DIR
-atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
+# The session's cache directory for proved references is set in the repository's root conftest.py.
 
 settings.register_profile(
     "ci",
