@@ -162,8 +162,12 @@ def layer_proof(name: str, dim: int | None = None) -> Proof:
             f"The Jacobian of the map, differentiated from the model; its structure ({layer.claimed_structure.value} "
             "as claimed, proved by dependency analysis) gives the determinant, which equals the claimed closed form."
         )
+    from derive.derivations.pieces import piece_chain, piece_sections
+
     chain = (
-        ChainBuilder(LogDetMap(ModelAtom(layer)), label="log-determinant")
+        piece_chain(layer, "log-determinant")
+        if hasattr(layer, "piece_layers")
+        else ChainBuilder(LogDetMap(ModelAtom(layer)), label="log-determinant")
         .step(claimed, check, "Jacobian of the model", how)
         .build()
     )
@@ -175,7 +179,7 @@ def layer_proof(name: str, dim: int | None = None) -> Proof:
         sections=(
             Section("Model", f"{doc} Direction: {layer.direction}."),
             Section("Derivation", chains=(chain,)),
-            *_piece_sections(layer),
+            *piece_sections(layer),
         ),
         assumptions=tuple(layer.assumptions()),
         conventions=(
@@ -184,26 +188,3 @@ def layer_proof(name: str, dim: int | None = None) -> Proof:
         ),
         meta={"problem": name, "dim": dim, "claimed": claimed},
     )
-
-
-def _piece_sections(layer: object) -> tuple[Section, ...]:
-    """A piecewise layer (``piece_layers()``, e.g. the RQ spline) proves every piece in the same proof:
-    one chain per piece, each the kernel's Jacobian rule on the layer with every coordinate on that piece
-    (the layer is elementwise, so the pieces of different coordinates combine freely)."""
-    pieces = getattr(layer, "piece_layers", None)
-    if pieces is None:
-        return ()
-    chains = tuple(
-        ChainBuilder(LogDetMap(ModelAtom(piece)), label=label)
-        .step(
-            piece.claimed_logdet(),
-            FromJacobian(Identity(expand_sums=True)),
-            f"Jacobian on {label}",
-            f"Every coordinate on {label}: the Jacobian differentiated from the model on that piece.",
-        )
-        .build()
-        for label, piece in pieces()
-    )
-    text = "The map is piecewise; each piece is proved on its own, every bin and both identity tails."
-    return (Section("Every piece", text, chains=chains),)
-

@@ -84,5 +84,5 @@ LAYERS: tuple[tuple[str, Callable[[int], FlowLayer]], ...] = (
     ("softplus", Softplus),
     ("elementwise-affine", ElementwiseAffine),
     # Piecewise (Durkan et al. 2019): `derive prove rq-spline` proves every bin and both tails in one proof.
-    ("rq-spline", RQSpline),
+    ("rq-spline", lambda d: RQSpline(d, n_bins=2)),
 )
