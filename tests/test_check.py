@@ -29,6 +29,7 @@ CORPUS_DIR = Path(__file__).parent / "corpus"
 CORPUS_FILES = (
     "iaf_logq.toml",
     "batchnorm_logdet.toml",
+    "planar_logdet.toml",
     "coupling_logdet.toml",
     "actnorm_logdet.toml",
     "conv1x1_logdet.toml",

@@ -289,6 +289,8 @@ def _command(tok: Token, text: str) -> tuple[str, str]:
         return ("LSET" if name == "{" else "RSET"), name
     if name in FONTS or name in ACCENTS:
         return "MODIFIER", name
+    if name in ("top", "intercal", "prime"):  # u^\top, h^\prime: letters of named quantities (planar-logdet)
+        return "NAME", "\\" + ("prime" if name == "prime" else "top")
     if name in RELATIONS:
         raise _error(f"unexpected '\\{name}': only '=' chains are supported", text, tok.start_pos or 0)
     raise _error(f"unknown command '\\{name}'", text, tok.start_pos or 0)
@@ -363,6 +365,9 @@ def _first_pass(tokens: tuple[Token, ...], text: str) -> list[Token]:
             kind, canon = _CHARS[value], value
         elif value in "<>":
             raise _error(f"unexpected '{value}': only '=' chains are supported", text, tok.start_pos or 0)
+        elif value == "'" and out and out[-1].type == "NAME" and not side:  # h' is one name (a derivative)
+            out[-1] = _retype(out[-1], "NAME", str(out[-1].value) + "'")
+            continue
         else:
             raise _error(f"unexpected {value!r}", text, tok.start_pos or 0)
         side = ""

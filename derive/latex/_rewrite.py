@@ -188,7 +188,23 @@ def substitute(node: A.Node, bind: dict[str, A.Node]) -> A.Node:
 def replace_quantities(
     node: A.Node, patterns: Sequence[tuple[A.Node, tuple[str, ...]]], same_index: SameIndex
 ) -> A.Node:
-    """Replace every subtree matching a pattern (first pattern wins, outermost first)."""
+    r"""Replace every subtree matching a pattern (first pattern wins, outermost first).
+
+    A product pattern also matches a run of consecutive factors of a longer product (the longest
+    run first, left to right): ``h'(a)`` inside ``h'(a)\sum_i u_i w_i``. Products are associative
+    and the run keeps its place, so this reads nothing into the formula that is not there.
+    """
+    whole = _match_whole(node, patterns, same_index)
+    if whole is not None:
+        return whole
+    if isinstance(node, A.Mul) and any(isinstance(p, A.Mul) for p, _ in patterns):
+        node = _replace_runs(node, patterns, same_index)
+    return A.map_children(node, lambda child: replace_quantities(child, patterns, same_index))
+
+
+def _match_whole(
+    node: A.Node, patterns: Sequence[tuple[A.Node, tuple[str, ...]]], same_index: SameIndex
+) -> A.Quantity | None:
     for k, (pattern, params) in enumerate(patterns):
         bind: dict[str, A.Node] = {}
         deferred: list[tuple[A.Node, A.Node]] = []
@@ -199,7 +215,26 @@ def replace_quantities(
         ):
             bindings = tuple((p, bind[p]) for p in params if p in bind)
             return A.Quantity(k, bindings, pos=node.pos, end=node.end)
-    return A.map_children(node, lambda child: replace_quantities(child, patterns, same_index))
+    return None
+
+
+def _replace_runs(
+    node: A.Mul, patterns: Sequence[tuple[A.Node, tuple[str, ...]]], same_index: SameIndex
+) -> A.Mul:
+    factors, k = node.factors, 0
+    out: list[A.Node] = []
+    while k < len(factors):
+        for n in range(len(factors) - k - (k == 0), 1, -1):  # the whole product was tried already
+            run = factors[k : k + n]
+            found = _match_whole(A.Mul(run, pos=run[0].pos, end=run[-1].end), patterns, same_index)
+            if found is not None:
+                out.append(found)
+                k += n
+                break
+        else:
+            out.append(factors[k])
+            k += 1
+    return node if len(out) == len(factors) else replace(node, factors=tuple(out))
 
 
 def _names(node: A.Node) -> list[str]:
