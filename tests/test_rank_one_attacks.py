@@ -183,3 +183,43 @@ def test_general_radial_agrees_with_the_concrete_model(dim: int) -> None:
 
     general = general_layer_proof("radial").result.xreplace({D: sp.Integer(dim)})
     assert is_zero(expand_concrete_sums(general) - Radial(dim).claimed_logdet()) is not None
+
+
+# ------------------------------------------------------------------------------------- Sylvester (rank M)
+def _prove_low_rank(layer: object, claim: sp.Expr) -> object:
+    from derive.proof.checks import LowRankUpdate
+
+    return (
+        ChainBuilder(LogDetMap(ModelAtom(layer)), label="attack")
+        .step(claim, LowRankUpdate(Identity()), "x")
+        .build()
+    )
+
+
+@pytest.mark.parametrize("kind", ["elementwise", "scaled", "shifted"])
+def test_attack_not_a_low_rank_update_of_the_identity_is_refused(kind: str) -> None:
+    with pytest.raises(VerificationError, match=r"low-rank|not a product"):
+        K.low_rank_logdet(LogDetMap(ModelAtom(_Map(kind))))
+
+
+def test_attack_sylvester_claim_missing_h_prime_is_refused() -> None:
+    """M = 1 (the refusal runs every algebra strategy; at M = 2 that takes about a minute)."""
+    from derive.layers.generic import GenericSylvester
+    from derive.layers.sylvester import A, B
+
+    wrong = sp.log(sp.Abs(1 + sp.Sum(B[1, _k] * A[_k, 1], (_k, 1, D))))
+    with pytest.raises(VerificationError, match="step 1"):
+        _prove_low_rank(GenericSylvester(hidden=1), wrong)
+
+
+@pytest.mark.parametrize("dim", [2])
+def test_general_sylvester_agrees_with_the_concrete_model(dim: int) -> None:
+    """The symbolic-D theorem (M = 2) at D = dim is the concrete layer's claim, itself proved from its full Jacobian."""
+    from derive.derivations.layer import general_layer_proof
+    from derive.layers import Sylvester
+    from derive.proof._algebra import expand_concrete_sums, is_zero
+
+    proof = general_layer_proof("sylvester")
+    assert proof.theorem.axioms == {"sylvester-determinant"}
+    general = expand_concrete_sums(proof.result.xreplace({D: sp.Integer(dim)}))
+    assert is_zero(general - Sylvester(dim, hidden=2).claimed_logdet()) is not None

@@ -6,7 +6,7 @@ the cited axiom, a full one by SymPy's determinant) and proves the layer's claim
 it. A claim that does not follow from the map fails with the step named.
 
 Without ``dim``, a layer with a model at symbolic dimension (:data:`GENERAL`: planar,
-planar-reparametrized, radial) is proved for every D: the kernel differentiates the generic component
+planar-reparametrized, radial; sylvester with M = 2) is proved for every D: the kernel differentiates the generic component
 for symbolic i, j, factors the Jacobian as :math:`sI + c\,\mathbf{a}\mathbf{b}^\top` itself, and the
 determinant is the cited matrix determinant lemma (:func:`general_layer_proof`). Other layers fall
 back to D = 2.
@@ -26,16 +26,18 @@ from typing import Any
 
 from derive.errors import UsageError
 from derive.proof._proof import ChainBuilder, Proof, Section
-from derive.proof.checks import FromJacobian, Identity, RankOneUpdate, Rewrite
+from derive.proof.checks import FromJacobian, Identity, LowRankUpdate, RankOneUpdate, Rewrite
 from derive.quantities import LogDetMap, ModelAtom
 
 __all__ = ["BLOCK_GENERAL", "GENERAL", "general_layer_proof", "layer_names", "layer_proof"]
 
 #: Layers proved at symbolic D, by the rank-one rule: name -> the generic model's constructor arguments.
-GENERAL: dict[str, dict[str, bool]] = {
+GENERAL: dict[str, dict[str, bool | int]] = {
     "planar": {},
     "planar-reparametrized": {"reparametrized": True},
     "radial": {},
+    # Sylvester's identity at symbolic D with M = 2 hidden units (the M x M determinant is computed).
+    "sylvester": {"hidden": 2},
 }
 
 #: Issue 11 layers proved at symbolic size by the kernel's block rule (:mod:`derive.derivations.blocks`):
@@ -56,9 +58,10 @@ def layer_names() -> tuple[str, ...]:
 
 
 def _generic_model(name: str) -> Any:
-    from derive.layers.generic import GenericPlanar, GenericRadial
+    from derive.layers.generic import GenericPlanar, GenericRadial, GenericSylvester
 
-    return GenericRadial() if name == "radial" else GenericPlanar(**GENERAL[name])
+    kind = {"radial": GenericRadial, "sylvester": GenericSylvester}.get(name, GenericPlanar)
+    return kind(**GENERAL[name])
 
 
 @cache
@@ -96,6 +99,13 @@ def general_layer_proof(name: str) -> Proof:
             r"$\mathbf{w}^\top\hat{\mathbf{u}} = m(\mathbf{w}^\top\mathbf{u})$ for every D (sum algebra, kernel "
             r"theorem), so $m > -1$ and $0 < h' \le 1$ keep the argument positive.",
         )
+    elif name == "sylvester":
+        how = (
+            "Every entry differentiated from the model for symbolic i, j; the kernel finds J_ij = δ_ij + "
+            "Σ_m c_m a_m,i b_m,j (one product per hidden unit) and checks it; Sylvester's determinant identity "
+            "reduces det J to an M × M determinant, computed."
+        )
+        builder = builder.step(claimed, LowRankUpdate(Identity()), "low-rank update of the identity", how)
     else:
         builder = builder.step(
             claimed, RankOneUpdate(Identity()), "rank-one update of a multiple of the identity", how
@@ -103,11 +113,15 @@ def general_layer_proof(name: str) -> Proof:
     chain = builder.build()
     doc = (type(model).__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
     doc = re.sub(r":math:`([^`]*)`", r"$\1$", doc).replace("``", "")
-    from derive.layers import Planar, PlanarReparametrized, Radial
+    from derive.layers import Planar, PlanarReparametrized, Radial, Sylvester
 
-    concrete = {"planar-reparametrized": PlanarReparametrized, "radial": Radial}.get(name, Planar)(1)
+    concrete = (
+        Sylvester(1, hidden=model.hidden)
+        if name == "sylvester"
+        else {"planar-reparametrized": PlanarReparametrized, "radial": Radial}.get(name, Planar)(1)
+    )
     return Proof(
-        title=f"Log-determinant of the {name} layer (every D)",
+        title=f"Log-determinant of the {name} layer (every D{', M = 2' if name == 'sylvester' else ''})",
         theorem=chain.theorem,
         sections=(
             Section("Model", f"{doc} Direction: {model.direction}."),

@@ -768,3 +768,51 @@ class GenericConv1x1(GenericImageLayer):
         k = sp.Symbol("k", integer=True, positive=True)
         weight = _conv_weight[c, k, hh, ww] if self.per_pixel else _conv_weight[c, k]
         return sp.Sum(weight * _X[k, hh, ww], (k, 1, self.channels))
+
+
+@dataclasses.dataclass(frozen=True)
+class GenericSylvester(GenericLayer):
+    r"""Sylvester flow at symbolic D, ``hidden`` = M units: :math:`y_i = z_i + \sum_{m=1}^{M} A_{im}
+    \tanh(\sum_k B_{mk} z_k + b_m)` (van den Berg et al. 2018, eq. 8; M concrete)."""
+
+    dim: sp.Expr = D
+    hidden: int = 2
+    name: ClassVar[str] = "sylvester"
+    direction: ClassVar[Direction] = "generative"
+    claimed_structure: ClassVar[Structure] = Structure.FULL
+
+    def input(self, j: sp.Expr) -> sp.Expr:
+        from derive.layers.sylvester import z as sz
+
+        return sz[j]
+
+    def pre_activation(self, m: int) -> sp.Expr:
+        from derive.layers.sylvester import B, bias
+        from derive.layers.sylvester import z as sz
+
+        return sp.Sum(B[m, _k] * sz[_k], (_k, 1, self.dim)) + bias[m]
+
+    def component(self, i: sp.Expr) -> sp.Expr:
+        from derive.layers.sylvester import A
+
+        return self.input(i) + sp.Add(
+            *[A[i, m] * sp.tanh(self.pre_activation(m)) for m in range(1, self.hidden + 1)]
+        )
+
+    def claimed_logdet(self) -> sp.Expr:
+        r""":math:`\log|\det(I_M + \operatorname{diag}(h'(B\mathbf{z}+\mathbf{b}))\,BA)|`, :math:`(BA)_{mn} = \sum_k B_{mk}A_{kn}`
+        (paper eq. 9 before the QR parametrisation)."""
+        from derive.layers.sylvester import A, B
+
+        M = self.hidden
+        hp = [1 - sp.tanh(self.pre_activation(m)) ** 2 for m in range(1, M + 1)]
+        BA = sp.Matrix(M, M, lambda r, c: sp.Sum(B[r + 1, _k] * A[_k, c + 1], (_k, 1, self.dim)))
+        return sp.log(sp.Abs((sp.eye(M) + sp.diag(*hp) * BA).det(method="berkowitz")))
+
+    @property
+    def latex_io(self) -> tuple[str, str]:
+        return (r"\mathbf{y}", r"\mathbf{z}")
+
+    @property
+    def text_io(self) -> tuple[str, str]:
+        return ("y", "z")

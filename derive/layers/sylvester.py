@@ -12,6 +12,11 @@ With the paper's :math:`A = QR`, :math:`B = \tilde R Q^\top` (:math:`Q` orthonor
 :math:`R, \tilde R` upper triangular) this becomes :math:`\sum_m \log|1 + \tilde R_{mm}R_{mm}h'_m|`
 (eq. 13); the orthogonality of :math:`Q` is the part this model leaves to the general identity.
 
+``derive prove sylvester`` (no ``--dim``) proves the M = 2 claim for every D: the kernel's
+:func:`~derive.proof.kernel.low_rank_logdet` splits :math:`J - I` into one product per hidden unit
+from :class:`~derive.layers.generic.GenericSylvester` and cites Sylvester's identity; with ``--dim``
+the concrete full determinant is computed.
+
 >>> Sylvester(2, hidden=1).jacobian().structure.value
 'full'
 """

@@ -28,6 +28,7 @@ __all__ = [
     "INDUCTION",
     "INVERSE_FUNCTION",
     "MATRIX_DETERMINANT_LEMMA",
+    "SYLVESTER_DETERMINANT",
     "Axiom",
     "axiom_named",
 ]
@@ -116,6 +117,15 @@ MATRIX_DETERMINANT_LEMMA = Axiom(
     "the matrix determinant lemma (Harville 1997, Matrix Algebra from a Statistician's Perspective, Thm. 18.1.1; "
     "Ding & Zhou 2007, Statist. Probab. Lett. 77(6)); Rezende & Mohamed 2015, eq. (12)",
 )
+SYLVESTER_DETERMINANT = Axiom(
+    "sylvester-determinant",
+    r"\det(I_D + UV^\top) = \det(I_n + V^\top U),\ U, V \in \mathbb{R}^{D\times n}",
+    "J = I_D + Σ_t c_t a_t b_tᵀ (computed: the entries differentiated from the model for symbolic i, j and "
+    "split by the kernel into n products a_t,i b_t,j)",
+    "Sylvester's determinant identity (Harville 1997, Matrix Algebra from a Statistician's Perspective, "
+    "Cor. 18.1.2; van den Berg et al. 2018, eq. (9))",
+)
+
 #: Every axiom, in the order docs list them.
 AXIOMS: tuple[Axiom, ...] = (
     CHANGE_OF_VARIABLES,
@@ -128,6 +138,7 @@ AXIOMS: tuple[Axiom, ...] = (
     INDUCTION,
     INVERSE_FUNCTION,
     MATRIX_DETERMINANT_LEMMA,
+    SYLVESTER_DETERMINANT,
 )
 
 

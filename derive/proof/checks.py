@@ -14,7 +14,8 @@ kernel's rules, so a check (even a user-written one) cannot make a false step pa
   — instances of cited axioms, computed from the models the step's quantities are about;
 * :class:`FromJacobian`, :class:`Differentiate` — log-determinants and entries computed from the model;
 * :class:`RankOneUpdate` — the log-determinant of a layer at symbolic D whose Jacobian the kernel
-  factors as :math:`sI + c\,\mathbf{a}\mathbf{b}^\top` (matrix determinant lemma, cited).
+  factors as :math:`sI + c\,\mathbf{a}\mathbf{b}^\top` (matrix determinant lemma, cited);
+  :class:`LowRankUpdate` — the same for :math:`I + \sum_t c_t\mathbf{a}_t\mathbf{b}_t^\top` (Sylvester's identity).
 
 >>> import sympy as sp
 >>> from derive.symbols import sigma, i
@@ -46,6 +47,7 @@ __all__ = [
     "Identity",
     "Induction",
     "InverseFunction",
+    "LowRankUpdate",
     "PeelLastTerm",
     "RankOneUpdate",
     "Rewrite",
@@ -259,6 +261,20 @@ class RankOneUpdate(_ModelRule):
 
     def _make(self, q: sp.Expr) -> Theorem:
         return K.rank_one_logdet(q)
+
+
+@dataclass(frozen=True)
+class LowRankUpdate(_ModelRule):
+    r"""A log-determinant at symbolic D from a Jacobian :math:`I + \sum_t c_t\,\mathbf{a}_t\mathbf{b}_t^\top` found
+    by the kernel (Sylvester flows); Sylvester's determinant identity (cited) gives the small determinant."""
+
+    def _kinds(self) -> tuple[type, ...]:
+        from derive.quantities import LogDetMap
+
+        return (LogDetMap,)
+
+    def _make(self, q: sp.Expr) -> Theorem:
+        return K.low_rank_logdet(q)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ __all__ = [
     "jacobian_entry",
     "jacobian_logdet",
     "logdet_chain",
+    "low_rank_logdet",
     "peel",
     "rank_one_logdet",
     "rewrite",
@@ -1048,3 +1049,66 @@ def block_logdet(q: sp.Expr) -> Theorem:
     else:
         raise VerificationError(f"{layer!r} has no block structure at symbolic size")
     return _make(q, rhs, "jacobian", axioms=used, detail=what)
+
+
+def low_rank_logdet(q: sp.Expr) -> Theorem:
+    r"""``⊢ q = log|det(I_n + C)|``, :math:`C_{rc} = c_r\sum_k b_{r,k}a_{c,k}`, for a layer at symbolic D whose
+    Jacobian is :math:`I + \sum_{t=1}^{n} c_t\,\mathbf{a}_t\mathbf{b}_t^\top` (Sylvester flows, n = M hidden units).
+
+    Computed as for :func:`rank_one_logdet`: the entries differentiated for symbolic i, j, the identity
+    part exactly ``δ_ij``, and each remaining term of the entry one product of i-only, j-only and
+    index-free factors (found and checked here); the n × n determinant is computed by SymPy; the
+    reduction :math:`\det(I_D + UV^\top) = \det(I_n + V^\top U)` is the cited Sylvester identity.
+    """
+    from derive.symbols import i as display_i
+
+    q = as_expr(q)
+    layer = _layer_of(q)
+    if not _is_generic(layer):
+        raise VerificationError(f"{layer!r}: the low-rank rule needs a layer at symbolic dimension")
+    i = sp.Dummy("i", integer=True, positive=True)
+    j = sp.Dummy("j", integer=True, positive=True)
+    entry = sp.diff(layer.component(i), layer.input(j))
+    entry = _entry_in_range(entry.doit() if entry.has(sp.Sum) else entry, (i, j), layer.dim)
+    delta = sp.KroneckerDelta(i, j)
+    terms = sp.Add.make_args(sp.expand(entry, deep=False))
+    identity = [t for t in terms if t == delta]
+    rest = [t for t in terms if t != delta]
+    if len(identity) != 1 or any(t.has(delta) for t in rest):
+        raise VerificationError(f"{layer!r}: the Jacobian is not the identity plus a low-rank update")
+    triples = []
+    for term in rest:
+        parts: dict[str, list[sp.Expr]] = {"a": [], "b": [], "c": []}
+        for factor in sp.Mul.make_args(term):
+            if factor.has(i) and factor.has(j):
+                raise VerificationError(
+                    f"{layer!r}: the term {sp.sstr(term)[:200]} of J - I is not a product a_i b_j"
+                )
+            parts["a" if factor.has(i) else "b" if factor.has(j) else "c"].append(factor)
+        triples.append(tuple(sp.Mul(*parts[x]) for x in "cab"))
+    if is_zero(entry - delta - sp.Add(*[c * a * b for c, a, b in triples])) is None:
+        raise VerificationError(
+            f"{layer!r}: the factorisation J_ij = δ_ij + Σ_t c_t a_t,i b_t,j does not check"
+        )
+    k = display_i
+    if any(k in (c * a * b).free_symbols for c, a, b in triples):
+        k = sp.Dummy("k", integer=True, positive=True)
+    n = len(triples)
+    small = sp.Matrix(
+        n,
+        n,
+        lambda r, col: (
+            sp.KroneckerDelta(r, col)
+            + triples[r][0]
+            * sp.Sum(triples[r][2].xreplace({j: k}) * triples[col][1].xreplace({i: k}), (k, 1, layer.dim))
+        ),
+    )
+    rhs = _abbreviate_safely(layer, sp.log(sp.Abs(small.det(method="berkowitz"))))
+    return _make(
+        q,
+        rhs,
+        "jacobian",
+        axioms={ax.SYLVESTER_DETERMINANT.name},
+        detail=f"J_ij = δ_ij + Σ_t c_t a_t,i b_t,j with {n} terms for symbolic i, j (entries differentiated from "
+        f"the model); Sylvester's determinant identity reduces det J to a {n} × {n} determinant (computed)",
+    )
