@@ -78,8 +78,8 @@ def test_attack_is_refused(layer: object, claimed: sp.Expr) -> None:
 class _GapCoupling(GenericAffineCoupling):
     """Row ranges 1..d and d+2..D: row d+1 is never differentiated."""
 
-    def row_pieces(self) -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...]:
-        (lo, hi, a), (_, top, b) = super().row_pieces()
+    def row_pieces(self, row: sp.Expr) -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...]:
+        (lo, hi, a), (_, top, b) = super().row_pieces(row)
         return ((lo, hi, a), (hi + 2, top, b))
 
 
@@ -87,11 +87,11 @@ class _GapCoupling(GenericAffineCoupling):
 class _LyingCoupling(GenericAffineCoupling):
     """Row ranges that state the identity on every row, while the map scales rows d+1..D."""
 
-    def row_pieces(self) -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...]:
+    def row_pieces(self, row: sp.Expr) -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...]:
         from derive.layers.generic import _X
 
-        (lo, hi, a), (lo2, top, _) = super().row_pieces()
-        return ((lo, hi, a), (lo2, top, _X[i]))
+        (lo, hi, a), (lo2, top, _) = super().row_pieces(row)
+        return ((lo, hi, a), (lo2, top, _X[row]))
 
 
 @pytest.mark.parametrize(
@@ -188,3 +188,60 @@ def test_cli_prove_actnorm_without_dim_prints_the_spatial_factor(capsys: pytest.
     assert main(["prove", "actnorm", "--format", "text"]) == 0
     out = capsys.readouterr().out
     assert "every C, H, W" in out and "H⋅W" in out and "det-kronecker" in out
+
+
+@dataclasses.dataclass(frozen=True)
+class _FixedChannelActNorm(GenericActNorm):
+    """Every channel scaled by s_c for one *free* c (a model that mentions the display index's name)."""
+
+    def pixel_output(self, c_: sp.Expr, hh: sp.Expr, ww: sp.Expr) -> sp.Expr:
+        from derive.layers.generic import _X
+
+        return _an_scale[c] * _X[c_, hh, ww]
+
+
+@dataclasses.dataclass(frozen=True)
+class _FreeIndexCoupling(GenericAffineCoupling):
+    """Every transformed row scaled by exp(s_i) for one *free* i."""
+
+    def transformed(self, row: sp.Expr) -> sp.Expr:
+        from derive.layers.generic import _X
+
+        return _X[row] * sp.exp(_coupling_s[i])
+
+
+@pytest.mark.parametrize(
+    ("layer", "claimed"),
+    [
+        pytest.param(_FixedChannelActNorm(), H_size * W_size * PER_CHANNEL, id="actnorm-free-c"),
+        pytest.param(_FreeIndexCoupling(), SUM_S, id="coupling-free-i"),
+    ],
+)
+def test_attack_a_free_symbol_named_like_the_display_index_is_not_captured(
+    layer: object, claimed: sp.Expr
+) -> None:
+    """The kernel's bound index is a dummy; it is printed as c (i) only where that cannot capture a free c (i)."""
+    th = K.block_logdet(LogDetMap(ModelAtom(layer)))
+    assert th.rhs != claimed
+    with pytest.raises(VerificationError, match="step 1"):
+        _claim(layer, claimed)
+
+
+def test_attack_the_triangular_rule_does_not_capture_a_free_i() -> None:
+    """The same capture through the older symbolic-D rule: a batch norm scaled by gamma_i for one free i
+    has log-det D log|gamma_i|, not sum_i log|gamma_i|."""
+    from derive.layers.generic import _X, GenericBatchNorm
+    from derive.symbols import D as size
+    from derive.symbols import gamma
+
+    @dataclasses.dataclass(frozen=True)
+    class _FreeGamma(GenericBatchNorm):
+        def component(self, j: sp.Expr) -> sp.Expr:
+            return _X[j] * gamma[i]
+
+    q = LogDetMap(ModelAtom(_FreeGamma()))
+    assert K.jacobian_logdet(q).rhs != sp.Sum(sp.log(sp.Abs(gamma[i])), (i, 1, size))
+    with pytest.raises(VerificationError, match="step 1"):
+        ChainBuilder(q).step(
+            sp.Sum(sp.log(sp.Abs(gamma[i])), (i, 1, size)), FromJacobian(Identity()), "claim"
+        )

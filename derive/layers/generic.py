@@ -659,10 +659,8 @@ class GenericAffineCoupling(GenericLayer):
             return _X[i] * sigmoid(CondR(i, self.split)) + t
         return _X[i] * sp.exp((CondSAll if self.reads_all else CondS)(i, self.split)) + t
 
-    def row_pieces(self) -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...]:
-        """``(lo, hi, row)``: row i of the map for lo <= i <= hi, stated at the model's index symbol."""
-        from derive.symbols import i
-
+    def row_pieces(self, i: sp.Expr) -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...]:
+        """``(lo, hi, row)``: row ``i`` of the map for ``lo <= i <= hi`` (the kernel checks it is ``component(i)``)."""
         return ((sp.Integer(1), self.split, _X[i]), (self.split + 1, self.dim, self.transformed(i)))
 
     def component(self, i: sp.Expr) -> sp.Expr:

@@ -504,8 +504,10 @@ def jacobian_logdet(q: sp.Expr) -> Theorem:
     layer = _layer_of(q)
     if _is_generic(layer):
         structure, diag, i = _generic_entries(layer)
-        term = sp.log(sp.Abs(_abbreviate_safely(layer, diag))).xreplace({i: display_i})
-        rhs = sp.Sum(term, (display_i, 1, layer.dim))
+        # The bound index is printed as i only where no free or bound i of the model could be captured.
+        rhs = _shown(
+            sp.Sum(sp.log(sp.Abs(_abbreviate_safely(layer, diag))), (i, 1, layer.dim)), {i: display_i}
+        )
         return _make(
             q,
             rhs,
@@ -942,11 +944,19 @@ def _vanishes(e: sp.Expr) -> bool:
     return e == 0 or sp.expand(e) == 0
 
 
+def _shown(e: sp.Expr, names: Mapping[sp.Dummy, sp.Symbol]) -> sp.Expr:
+    """``e`` with the kernel's index dummies printed as ``names`` — each only where the name is neither
+    free nor bound anywhere in ``e`` (else it could be captured; the dummy then stays)."""
+    taken = e.free_symbols | bound_symbols(e)
+    return e.xreplace({d: n for d, n in names.items() if n not in taken})
+
+
 def _split_logdet(layer: Any) -> tuple[sp.Expr, set[str], str]:
     """A layer stated on consecutive row ranges (``row_pieces``): lower triangular, diagonal per range."""
-    from derive.symbols import i as row
+    from derive.symbols import i as shown_row
 
-    pieces = tuple(layer.row_pieces())
+    row = sp.Dummy("i", integer=True, positive=True)
+    pieces = tuple(layer.row_pieces(row))
     lows, highs = [sp.expand(lo) for lo, _, _ in pieces], [sp.expand(hi) for _, hi, _ in pieces]
     if not pieces or lows[0] != 1 or highs[-1] != sp.expand(layer.dim):
         raise VerificationError(f"{layer!r}: the row ranges do not run from 1 to {sp.sstr(layer.dim)}")
@@ -981,7 +991,7 @@ def _split_logdet(layer: Any) -> tuple[sp.Expr, set[str], str]:
         f"lower triangular for symbolic i, j (rows {ranges} differentiated from the model, "
         "entries above the diagonal zero); det of a triangular matrix is the product of its diagonal"
     )
-    return sp.Add(*terms), {ax.DET_TRIANGULAR.name}, what
+    return _shown(sp.Add(*terms), {row: shown_row}), {ax.DET_TRIANGULAR.name}, what
 
 
 def _pixel_logdet(layer: Any) -> tuple[sp.Expr, set[str], str]:
@@ -1021,7 +1031,7 @@ def _pixel_logdet(layer: Any) -> tuple[sp.Expr, set[str], str]:
         rhs = sp.Sum(per_pixel, (hh, 1, H), (ww, 1, W))
         used |= {ax.DET_BLOCK_TRIANGULAR.name}
         what = f"{what_block}; the blocks differ from pixel to pixel: det = product over the H·W blocks"
-    rhs = rhs.xreplace({c: shown_c, hh: shown_h, ww: shown_w})
+    rhs = _shown(rhs, {c: shown_c, hh: shown_h, ww: shown_w})
     what = f"block diagonal over the pixels for symbolic (c, h, w) (entries differentiated); {what}"
     return rhs, used, what
 
