@@ -223,3 +223,15 @@ def test_general_sylvester_agrees_with_the_concrete_model(dim: int) -> None:
     assert proof.theorem.axioms == {"sylvester-determinant"}
     general = expand_concrete_sums(proof.result.xreplace({D: sp.Integer(dim)}))
     assert is_zero(general - Sylvester(dim, hidden=2).claimed_logdet()) is not None
+
+
+def test_attack_no_identity_part_is_refused() -> None:
+    """y = u h(wᵀz + b) has J = c u wᵀ (s = 0): the lemma's (D − 1) log|s| would read 0 · log 0 at D = 1."""
+
+    @dataclasses.dataclass(frozen=True)
+    class _NoIdentity(_Map):
+        def component(self, i: sp.Expr) -> sp.Expr:
+            return u[i] * sp.tanh(WZ)
+
+    with pytest.raises(VerificationError, match="no multiple of the identity"):
+        K.rank_one_logdet(LogDetMap(ModelAtom(_NoIdentity())))

@@ -826,6 +826,10 @@ def _rank_one_parts(layer: Any) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr, sp.
         coeff, dep = term.as_independent(delta, as_Add=False)
         (scale if dep == delta else rest).append(coeff if dep == delta else term)
     s = sp.Add(*scale)
+    if s == 0:  # no identity part: the lemma's (n − 1) log|s| would be 0 · log 0 at n = 1
+        raise VerificationError(
+            f"{layer!r}: the Jacobian has no multiple of the identity; not sI + c a bᵀ with s ≠ 0"
+        )
     if s.has(i, j):
         raise VerificationError(
             f"{layer!r}: the multiple of the identity in the Jacobian depends on the index ({sp.sstr(s)[:200]}); "
