@@ -235,3 +235,30 @@ def test_attack_no_identity_part_is_refused() -> None:
 
     with pytest.raises(VerificationError, match="no multiple of the identity"):
         K.rank_one_logdet(LogDetMap(ModelAtom(_NoIdentity())))
+
+
+def test_attack_autoregressive_inner_product_is_refused() -> None:
+    """Output i reads w_{1:i}ᵀ z_{1:i} (triangular, not rank one): the entry's range condition j <= i
+    involves both indices, so neither rule accepts it."""
+
+    @dataclasses.dataclass(frozen=True)
+    class _Autoregressive(_Map):
+        def component(self, i: sp.Expr) -> sp.Expr:
+            return z[i] + u[i] * sp.tanh(sp.Sum(w[_k] * z[_k], (_k, 1, i)) + b)
+
+    layer = _Autoregressive()
+    with pytest.raises(VerificationError, match="rank-one"):
+        K.rank_one_logdet(LogDetMap(ModelAtom(layer)))
+    with pytest.raises(VerificationError, match="not a product"):
+        K.low_rank_logdet(LogDetMap(ModelAtom(layer)))
+
+
+def test_cli_prove_without_dim_is_the_general_proof(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from derive.cli import main
+
+    out = Path(str(tmp_path)) / "planar.txt"
+    assert main(["prove", "planar", "--format", "text", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "(every D)" in text and "matrix-determinant-lemma" in text
