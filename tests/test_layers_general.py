@@ -245,3 +245,72 @@ def test_attack_the_triangular_rule_does_not_capture_a_free_i() -> None:
         ChainBuilder(q).step(
             sp.Sum(sp.log(sp.Abs(gamma[i])), (i, 1, size)), FromJacobian(Identity()), "claim"
         )
+
+
+# ------------------------------------------------------------------ the LU-parametrised 1x1 convolution
+@dataclasses.dataclass(frozen=True)
+class _LUWithFactors(GenericConv1x1):
+    """The LU model with one factor broken (``broken`` names which)."""
+
+    broken: str = ""
+
+    def weight_factors(self, r: sp.Expr, q: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+        from derive.layers.generic import StrictLower, _lu_lower
+
+        p, lower, upper = super().weight_factors(r, q)
+        if self.broken == "P":  # a shifted reversal: not a permutation of 1..C
+            p = sp.KroneckerDelta(r + q, self.channels)
+        elif self.broken == "L":  # diagonal 2, not unit
+            lower = 2 * sp.KroneckerDelta(r, q) + StrictLower(_lu_lower, r, q)
+        elif self.broken == "U":  # an entry below the diagonal
+            upper = upper + _lu_lower[r, q]
+        return p, lower, upper
+
+
+@dataclasses.dataclass(frozen=True)
+class _LUWeightNotTheFactors(GenericConv1x1):
+    """States factors P, L, U but multiplies by a free matrix W (the factors are not the map)."""
+
+    def weight(self, c_: sp.Expr, k: sp.Expr) -> sp.Expr:
+        return _conv_weight[c_, k]
+
+
+LU_SUM = H_size * W_size * PER_CHANNEL
+
+
+@pytest.mark.parametrize(
+    ("layer", "claimed"),
+    [
+        pytest.param(_LUWithFactors(lu=True, broken="P"), LU_SUM, id="lu-P-not-a-permutation"),
+        pytest.param(_LUWithFactors(lu=True, broken="L"), LU_SUM, id="lu-L-not-unit"),
+        pytest.param(_LUWithFactors(lu=True, broken="U"), LU_SUM, id="lu-U-not-triangular"),
+        pytest.param(_LUWeightNotTheFactors(lu=True), LU_SUM, id="lu-weight-not-the-factors"),
+        pytest.param(GenericConv1x1(lu=True), PER_CHANNEL, id="lu-missing-HW"),
+        pytest.param(GenericConv1x1(lu=True), -LU_SUM, id="lu-sign"),
+    ],
+)
+def test_attack_on_the_lu_convolution_is_refused(layer: object, claimed: sp.Expr) -> None:
+    with pytest.raises(VerificationError, match="step 1"):
+        _claim(layer, claimed)
+
+
+def test_lu_convolution_general_proof() -> None:
+    from derive.derivations.blocks import conv1x1_lu_general_proof
+    from derive.derivations.layer import layer_proof
+
+    proof = conv1x1_lu_general_proof()
+    assert proof.result == LU_SUM and proof.theorem.closed
+    assert proof.theorem.axioms == {"det-kronecker", "det-permutation", "det-product", "det-triangular"}
+    assert layer_proof("conv1x1-lu") is proof
+
+
+def test_lu_general_proof_agrees_with_the_concrete_model() -> None:
+    from derive.layers.conv1x1 import Conv1x1, sb
+    from derive.proof.checks import is_zero
+
+    general = (
+        LU_SUM.xreplace({C_size: 2, H_size: 2, W_size: 1})
+        .doit()
+        .xreplace({_an_scale[1]: sb[1], _an_scale[2]: sb[2]})
+    )
+    assert is_zero(general - Conv1x1(2, height=2, width=1, lu=True).derived_logdet()) is not None

@@ -8,7 +8,8 @@ symbolic indices, the block structure computed), followed by algebra:
   :math:`\partial y_i/\partial x_i = e^{s_i}` below, so :math:`\log|\det J| = \sum_{i=d+1}^{D} s_i`;
 * ActNorm (Glow, Kingma & Dhariwal 2018, Table 1): :math:`HW` identical diagonal pixel blocks,
   :math:`H W \sum_c \log|s_c|` — the spatial factor is the step's own result;
-* 1×1 convolution (Glow, Table 1): :math:`HW` copies of :math:`\mathbf{W}`, :math:`HW\log|\det\mathbf{W}|`.
+* 1×1 convolution (Glow, Table 1): :math:`HW` copies of :math:`\mathbf{W}`, :math:`HW\log|\det\mathbf{W}|`;
+  LU-parametrised, :math:`HW\sum_c\log|s_c|` (the block checked to be :math:`PL(U+\operatorname{diag}\mathbf{s})`).
 
 The coupling's dimension is :math:`D = d + m` (``m`` transformed coordinates), so every range is
 provably well formed; :func:`derive.results.coupling_logdet` states the result with :math:`D`.
@@ -44,7 +45,12 @@ from derive.proof.checks import FromBlocks, Identity
 from derive.quantities import LogDetMap, ModelAtom
 from derive.symbols import i
 
-__all__ = ["actnorm_general_proof", "conv1x1_general_proof", "coupling_general_proof"]
+__all__ = [
+    "actnorm_general_proof",
+    "conv1x1_general_proof",
+    "conv1x1_lu_general_proof",
+    "coupling_general_proof",
+]
 
 #: The display index of the channel sums (the kernel's rule prints channel sums over this symbol).
 c = sp.Symbol("c", integer=True, positive=True)
@@ -143,6 +149,43 @@ def actnorm_general_proof() -> Proof:
         assumptions=(r"s_c \neq 0", r"C, H, W \ge 1"),
         conventions=_CONVENTIONS,
         meta={"problem": "actnorm", "dim": str(layer.dim), "claimed": chain.result},
+    )
+
+
+@cache
+def conv1x1_lu_general_proof() -> Proof:
+    r"""LU parametrisation :math:`\mathbf{W} = PL(U + \operatorname{diag}\mathbf{s})`:
+    :math:`HW\sum_{c=1}^{C}\log|s_c|` for every C, H, W."""
+    layer = GenericConv1x1(lu=True)
+    chain = (
+        ChainBuilder(LogDetMap(ModelAtom(layer)), label="conv1x1-lu")
+        .step(
+            H_size * W_size * sp.Sum(sp.log(sp.Abs(_an_scale[c])), (c, 1, C_size)),
+            FromBlocks(Identity()),
+            "spatial factor H·W",
+            r"The Jacobian is $I_{HW}\otimes\mathbf{W}$ up to ordering (entries differentiated for symbolic "
+            r"indices), so $\det J = (\det\mathbf{W})^{HW}$; the pixel block is checked to be the product "
+            r"$P L (U + \operatorname{diag}\mathbf{s})$ of the model's factors, $P$ a permutation "
+            r"($|\det P| = 1$), $L$ unit lower triangular ($\det L = 1$), $U + \operatorname{diag}\mathbf{s}$ "
+            r"upper triangular ($\det = \prod_c s_c$) — each structure computed from the factor's entries.",
+        )
+        .build()
+    )
+    return Proof(
+        title="Log-determinant of the LU-parametrised 1×1 convolution on a (C, H, W) input (every C, H, W)",
+        theorem=chain.theorem,
+        sections=(
+            Section(
+                "Model",
+                r"$y_{c,h,w} = \sum_{k=1}^{C} W_{c,k}\,x_{k,h,w}$ with $\mathbf{W} = P L (U + \operatorname{diag}"
+                r"\mathbf{s})$: $P$ the channel reversal, $L$ unit lower, $U$ strictly upper triangular (Glow, "
+                "section 3.2). Direction: normalizing.",
+            ),
+            Section("Derivation", chains=(chain,)),
+        ),
+        assumptions=(r"s_c \neq 0", r"C, H, W \ge 1"),
+        conventions=_CONVENTIONS,
+        meta={"problem": "conv1x1-lu", "dim": str(layer.dim), "claimed": chain.result},
     )
 
 

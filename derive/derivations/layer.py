@@ -48,6 +48,7 @@ BLOCK_GENERAL: dict[str, tuple[str, tuple[str, ...]]] = {
     "affine-coupling-glow": ("coupling_general_proof", ("sigmoid",)),
     "actnorm": ("actnorm_general_proof", ()),
     "conv1x1": ("conv1x1_general_proof", ()),
+    "conv1x1-lu": ("conv1x1_lu_general_proof", ()),
 }
 
 

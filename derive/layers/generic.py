@@ -747,10 +747,45 @@ class GenericActNorm(GenericImageLayer):
         return _an_scale[where] * _X[c, hh, ww] + _an_shift[where]
 
 
+class StrictLower(sp.Function):
+    r"""Entry :math:`(r, q)` of a strictly lower triangular matrix ``base``: 0 when :math:`r \le q` (provably)."""
+
+    nargs = 3
+    is_real = True
+
+    @classmethod
+    def eval(cls, base: Any, r: Any, q: Any) -> sp.Expr | None:
+        return sp.Integer(0) if sp.expand(r - q).is_nonpositive else None
+
+    def _eval_derivative(self, v: sp.Basic) -> sp.Expr:
+        return sp.Integer(0)  # a parameter: constant in the input
+
+
+class StrictUpper(sp.Function):
+    r"""Entry :math:`(r, q)` of a strictly upper triangular matrix ``base``: 0 when :math:`r \ge q` (provably)."""
+
+    nargs = 3
+    is_real = True
+
+    @classmethod
+    def eval(cls, base: Any, r: Any, q: Any) -> sp.Expr | None:
+        return sp.Integer(0) if sp.expand(q - r).is_nonpositive else None
+
+    def _eval_derivative(self, v: sp.Basic) -> sp.Expr:
+        return sp.Integer(0)
+
+
+_lu_lower = sp.IndexedBase("L", real=True)
+_lu_upper = sp.IndexedBase("U", real=True)
+
+
 @dataclasses.dataclass(frozen=True)
 class GenericConv1x1(GenericImageLayer):
     r"""Glow's invertible 1×1 convolution for every C, H, W: :math:`y_{c,h,w} = \sum_{k=1}^{C} W_{c,k} x_{k,h,w}`.
 
+    ``lu=True``: :math:`\mathbf{W} = P L (U + \operatorname{diag}\mathbf{s})`, :math:`P` the reversal,
+    :math:`L` unit lower and :math:`U` strictly upper triangular (Glow, section 3.2); the kernel checks
+    that the pixel block is this product of :meth:`weight_factors` and computes each factor's structure.
     ``per_pixel=True`` is a different matrix at every pixel, :math:`W_{c,k,h,w}` (attack tests).
     """
 
@@ -758,13 +793,37 @@ class GenericConv1x1(GenericImageLayer):
     height: sp.Expr = H_size
     width: sp.Expr = W_size
     per_pixel: bool = False
+    lu: bool = False
     name: ClassVar[str] = "conv1x1"
     direction: ClassVar[Direction] = "normalizing"
     claimed_structure: ClassVar[Structure] = Structure.BLOCK_LOWER_TRIANGULAR
 
+    def weight_factors(self, r: sp.Expr, q: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+        """Entry (r, q) of P, L and U + diag(s) (``lu=True``)."""
+        return (
+            sp.KroneckerDelta(r + q, self.channels + 1),
+            sp.KroneckerDelta(r, q) + StrictLower(_lu_lower, r, q),
+            _an_scale[r] * sp.KroneckerDelta(r, q) + StrictUpper(_lu_upper, r, q),
+        )
+
+    def permutation(self, r: sp.Expr) -> sp.Expr:
+        """The column of row r's one in P (the reversal)."""
+        return self.channels + 1 - r
+
+    def weight(self, c: sp.Expr, k: sp.Expr) -> sp.Expr:
+        if not self.lu:
+            return _conv_weight[c, k]
+        ll, mm = (sp.Symbol(n, integer=True, positive=True) for n in ("l", "m"))
+        (p, _, _), (_, lower, _), (_, _, upper) = (
+            self.weight_factors(c, ll),
+            self.weight_factors(ll, mm),
+            self.weight_factors(mm, k),
+        )
+        return sp.Sum(p * lower * upper, (mm, 1, self.channels), (ll, 1, self.channels))
+
     def pixel_output(self, c: sp.Expr, hh: sp.Expr, ww: sp.Expr) -> sp.Expr:
         k = sp.Symbol("k", integer=True, positive=True)
-        weight = _conv_weight[c, k, hh, ww] if self.per_pixel else _conv_weight[c, k]
+        weight = _conv_weight[c, k, hh, ww] if self.per_pixel else self.weight(c, k)
         return sp.Sum(weight * _X[k, hh, ww], (k, 1, self.channels))
 
 

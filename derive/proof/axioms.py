@@ -22,6 +22,7 @@ __all__ = [
     "CHANGE_OF_VARIABLES",
     "DET_BLOCK_TRIANGULAR",
     "DET_KRONECKER",
+    "DET_PERMUTATION",
     "DET_PRODUCT",
     "DET_TRIANGULAR",
     "GAUSSIAN_DENSITY",
@@ -87,6 +88,13 @@ DET_KRONECKER = Axiom(
     "Horn & Johnson, Topics in Matrix Analysis, Cor. 4.2.11 (the determinant of a Kronecker product); a "
     "simultaneous row and column permutation leaves the determinant unchanged",
 )
+DET_PERMUTATION = Axiom(
+    "det-permutation",
+    r"|\det P| = 1\ \text{for a permutation matrix } P_{r,q} = \delta_{q,\pi(r)}",
+    "pi a bijection of 1..n (computed: each row's only nonzero entry is a 1 at column pi(r), and pi is affine "
+    "with slope +-1 mapping the ends of 1..n to the ends)",
+    "the Leibniz formula: det P = sgn(pi) (e.g. Horn & Johnson, Matrix Analysis, 0.3.2)",
+)
 GAUSSIAN_DENSITY = Axiom(
     "gaussian-density",
     r"\log\mathcal{N}(\mathbf{v};\boldsymbol\mu,\operatorname{diag}\boldsymbol\sigma^2) = "
@@ -134,6 +142,7 @@ AXIOMS: tuple[Axiom, ...] = (
     DET_TRIANGULAR,
     DET_BLOCK_TRIANGULAR,
     DET_KRONECKER,
+    DET_PERMUTATION,
     GAUSSIAN_DENSITY,
     INDUCTION,
     INVERSE_FUNCTION,

@@ -1023,6 +1023,8 @@ def _pixel_logdet(layer: Any) -> tuple[sp.Expr, set[str], str]:
     elif same and isinstance(block, sp.Indexed) and block.indices == (c, c2):
         per_pixel = sp.log(sp.Abs(DetMatrix(block.base, C)))
         used, what_block = set(), f"each pixel block the matrix {block.base.label} itself"
+    elif same and hasattr(layer, "weight_factors"):
+        per_pixel, used, what_block = _lu_block(layer, sp.diff(y, layer.input((c2, hh, ww))), c, c2)
     else:
         raise VerificationError(
             f"{layer!r}: the pixel block {sp.sstr(block)[:200]} is neither diagonal nor a matrix"
@@ -1038,6 +1040,45 @@ def _pixel_logdet(layer: Any) -> tuple[sp.Expr, set[str], str]:
     rhs = _shown(rhs, {c: shown_c, hh: shown_h, ww: shown_w})
     what = f"block diagonal over the pixels for symbolic (c, h, w) (entries differentiated); {what}"
     return rhs, used, what
+
+
+def _lu_block(layer: Any, raw: sp.Expr, c: sp.Dummy, c2: sp.Dummy) -> tuple[sp.Expr, set[str], str]:
+    """The pixel block ``∂y_c/∂x_c2`` is ``(P L U)_{c,c2}`` for the model's factors (checked), with P a
+    permutation, L unit lower and U upper triangular (each computed): ``log|det| = Σ_c log|U_cc|``."""
+    C = layer.channels
+    k, ll, mm = (sp.Dummy(n, integer=True, positive=True) for n in ("k", "l", "m"))
+
+    def product(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+        p, lower, upper = (
+            layer.weight_factors(a, ll)[0],
+            layer.weight_factors(ll, mm)[1],
+            layer.weight_factors(mm, b)[2],
+        )
+        return sp.Sum(p * lower * upper, (mm, 1, C), (ll, 1, C))
+
+    # Σ_k δ(c2, k) (PLU)_{c,k}: the derivative of Σ_k W_ck x_k with W = PLU, compared up to bound names.
+    if canonical(raw) != canonical(sp.Sum(sp.KroneckerDelta(c2, k) * product(c, k), (k, 1, C))):
+        raise VerificationError(f"{layer!r}: the pixel block is not the product of the model's factors P L U")
+    r = sp.Dummy("r", integer=True, positive=True)
+    kk = sp.Dummy("k", integer=True, positive=True)
+    knz = sp.Dummy("k", integer=True, nonzero=True)
+    factor = layer.weight_factors
+    if not (_vanishes(factor(r, r + kk)[1]) and factor(r, r)[1] == 1):
+        raise VerificationError(f"{layer!r}: L is not unit lower triangular")
+    if not _vanishes(factor(r + kk, r)[2]):
+        raise VerificationError(f"{layer!r}: U is not upper triangular")
+    pi = layer.permutation(r)
+    slope = sp.diff(pi, r)
+    ends = {sp.expand(pi.xreplace({r: 1})), sp.expand(pi.xreplace({r: C}))}
+    bijective = (
+        slope in (1, -1) and sp.expand(sp.diff(pi, r, 2)) == 0 and ends == {sp.Integer(1), sp.expand(C)}
+    )
+    if not (bijective and factor(r, pi)[0] == 1 and _vanishes(factor(r, pi + knz)[0])):
+        raise VerificationError(f"{layer!r}: P is not a permutation matrix")
+    diag = _abbreviate_safely(layer, factor(c, c)[2])
+    used = {ax.DET_PRODUCT.name, ax.DET_TRIANGULAR.name, ax.DET_PERMUTATION.name}
+    what = "each pixel block P L U (checked against the model), P a permutation, L unit lower, U upper triangular"
+    return sp.Sum(sp.log(sp.Abs(diag)), (c, 1, C)), used, what
 
 
 def block_logdet(q: sp.Expr) -> Theorem:
