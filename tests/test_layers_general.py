@@ -94,10 +94,20 @@ class _LyingCoupling(GenericAffineCoupling):
         return ((lo, hi, a), (lo2, top, _X[row]))
 
 
+@dataclasses.dataclass(frozen=True)
+class _RowBoundCoupling(GenericAffineCoupling):
+    """Row ranges 1..i and i+1..D, bounds built from the kernel's own row index."""
+
+    def row_pieces(self, row: sp.Expr) -> tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...]:
+        (lo, _, a), (_, top, b) = super().row_pieces(row)
+        return ((lo, row, a), (row + 1, top, b))
+
+
 @pytest.mark.parametrize(
     ("layer", "match"),
     [
         pytest.param(_GapCoupling(), "not consecutive", id="gap"),
+        pytest.param(_RowBoundCoupling(), "depend on the row", id="bounds-from-the-row-index"),
         pytest.param(_LyingCoupling(), "not the map's", id="rows-lie-about-the-map"),
     ],
 )

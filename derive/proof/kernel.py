@@ -961,6 +961,8 @@ def _split_logdet(layer: Any) -> tuple[sp.Expr, set[str], str]:
 
     row = sp.Dummy("i", integer=True, positive=True)
     pieces = tuple(layer.row_pieces(row))
+    if any(row in (as_expr(lo).free_symbols | as_expr(hi).free_symbols) for lo, hi, _ in pieces):
+        raise VerificationError(f"{layer!r}: a row range's bounds depend on the row")
     lows, highs = [sp.expand(lo) for lo, _, _ in pieces], [sp.expand(hi) for _, hi, _ in pieces]
     if not pieces or lows[0] != 1 or highs[-1] != sp.expand(layer.dim):
         raise VerificationError(f"{layer!r}: the row ranges do not run from 1 to {sp.sstr(layer.dim)}")
