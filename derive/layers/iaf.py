@@ -28,7 +28,7 @@ import sympy as sp
 
 from derive.jacobian import Structure
 from derive.layers._base import Direction, FlowLayer
-from derive.layers.generic import ARm, ARs, GenericIAFStep, Mu, Sigma, concrete_ar
+from derive.layers.generic import ARm, ARs, GenericIAFStep, Mu, Sigma, _ar_arguments, concrete_ar
 from derive.symbols import epsilon, h, m, mu, s, sigma, z
 
 __all__ = ["IAFInverse", "IAFStableStep", "IAFStep", "sigmoid"]
@@ -59,7 +59,15 @@ class _Autoregressive(FlowLayer):
         self.t = t
 
     def inputs(self) -> tuple[sp.Expr, ...]:
-        return self._cached("inputs", lambda: tuple(z[self.t - 1, k] for k in range(1, self.dim + 1)))
+        return self._cached("inputs", self._make_inputs)
+
+    def _make_inputs(self) -> tuple[sp.Expr, ...]:
+        # The very objects the autoregressive functions take as arguments (``concrete_ar``), so
+        # looking an argument up among the inputs is an identity test, not a structural comparison.
+        t, out = sp.Integer(self.t), ()
+        for k in range(1, self.dim + 2):  # built incrementally: each call extends the cached prefix
+            out = _ar_arguments(t, k)
+        return out
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(dim={self.dim}, t={self.t})"

@@ -20,9 +20,36 @@ import sympy as sp
 from sympy.simplify.simplify import sum_simplify
 
 from derive._expr import as_expr
+from derive.jacobian import _reference_mode
 from derive.proof._hygiene import canonical
 
 __all__ = ["STRATEGIES", "decide", "eliminate_radicals", "expand_concrete_sums", "is_zero"]
+
+
+#: Summands already instantiated, ``(part, index, value) -> part.xreplace({index: value})``: the same
+#: summand recurs in many steps of a proof (a lemma, then the derivation that collects the lemmas),
+#: and SymPy's own cache is too small to keep D*T of them. Bounded; a pure function, so a hit
+#: returns exactly what ``xreplace`` would.
+_INSTANCES: dict[tuple[sp.Basic, sp.Basic, sp.Integer], sp.Basic] = {}
+_INSTANCES_MAX = 1 << 16
+
+
+def _instance_part(part: sp.Basic, k: sp.Basic, v: sp.Integer) -> sp.Basic:
+    key = (part, k, v)
+    got = _INSTANCES.get(key)
+    if got is None:
+        if len(_INSTANCES) >= _INSTANCES_MAX:
+            _INSTANCES.clear()
+        got = _INSTANCES[key] = part.xreplace({k: v})
+    return got
+
+
+def _instance(body: sp.Basic, k: sp.Basic, v: sp.Integer) -> sp.Basic:
+    """``body.xreplace({k: v})``, a sum's terms instantiated one by one (each memoized)."""
+    if isinstance(body, sp.Add) and not _reference_mode():
+        parts = [_instance_part(p, k, v) for p in body.args]
+        return body if all(x is y for x, y in zip(parts, body.args, strict=True)) else body.func(*parts)
+    return body.xreplace({k: v}) if _reference_mode() else _instance_part(body, k, v)
 
 
 def expand_concrete_sums(e: sp.Basic) -> sp.Basic:
@@ -34,7 +61,7 @@ def expand_concrete_sums(e: sp.Basic) -> sp.Basic:
         body, limits = args[0], e.limits
         k, a, b = limits[0]
         if a.is_Integer and b.is_Integer:
-            terms = [body.xreplace({k: sp.Integer(v)}) for v in range(int(a), int(b) + 1)]
+            terms = [_instance(body, k, sp.Integer(v)) for v in range(int(a), int(b) + 1)]
             inner = (sp.Add if isinstance(e, sp.Sum) else sp.Mul)(*terms)
             rest = limits[1:]
             return expand_concrete_sums(type(e)(inner, *rest)) if rest else inner

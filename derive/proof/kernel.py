@@ -459,10 +459,28 @@ def _abbreviate_safely(layer: Any, e: sp.Expr) -> sp.Expr:
 
         pairs = [(a, a.abbreviation()) for a in e.atoms(ARApply)]
     else:
-        pairs = list(layer._cached("abbreviations", lambda: dict(layer.abbreviations())).items())
+        from derive.layers._base import FlowLayer
+
+        mapping = layer._cached("abbreviations", lambda: dict(layer.abbreviations()))
+        # Only the pairs FlowLayer.abbreviate's xreplace applies (outermost matches) need checking;
+        # every pair when the layer abbreviates in its own way or a node replaces in its own way.
+        found: dict[sp.Basic, sp.Expr] = {}
+        stack: list[sp.Basic] = [e] if type(layer).abbreviate is FlowLayer.abbreviate else []
+        if not stack:
+            found = dict(mapping)
+        while stack:
+            n = stack.pop()
+            if n in mapping:
+                found[n] = mapping[n]
+            elif type(n)._xreplace is not sp.Basic._xreplace:
+                found = dict(mapping)
+                break
+            else:
+                stack.extend(n.args)
+        pairs = list(found.items())
     for src, dst in pairs:
         for key in ("positive", "nonnegative", "nonzero", "real", "integer"):
-            if getattr(dst, f"is_{key}") is True and getattr(src, f"is_{key}") is not True:
+            if getattr(src, f"is_{key}") is not True and getattr(dst, f"is_{key}") is True:
                 raise VerificationError(f"abbreviation {sp.sstr(dst)} claims {key}, {sp.sstr(src)} is not")
     return layer.abbreviate(e)
 
