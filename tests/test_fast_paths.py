@@ -282,3 +282,25 @@ def test_concrete_proof_is_identical_on_the_reference_path() -> None:
         ref = _render_concrete(4, 2)
     _render_concrete(4, 2)  # leave fast-path objects in the caches
     assert fast == ref
+
+
+@pytest.mark.parametrize(("dim", "t"), [(1, 1), (3, 1), (5, 4)], ids=lambda v: str(v))
+def test_iaf_forward_is_the_generic_component_with_explicit_arguments(dim: int, t: int) -> None:
+    """IAFStep.forward builds mu + sigma * z directly: it must be GenericIAFStep's component."""
+    from derive.layers import IAFStep
+    from derive.layers.generic import GenericIAFStep, concrete_ar
+
+    step = GenericIAFStep(sp.Integer(t), sp.Integer(dim))
+    want = tuple(concrete_ar(step.component(sp.Integer(q))) for q in range(1, dim + 1))
+    assert IAFStep(dim, t=t).forward() == want
+    with _reference_path():
+        assert IAFStep(dim, t=t).forward() == want
+
+
+def test_iaf_abbreviations_name_the_functions_the_model_uses() -> None:
+    from derive.layers import IAFStep
+    from derive.symbols import mu, sigma
+
+    layer = IAFStep(3, t=2)
+    want = {layer.sigma(q): sigma[2, q] for q in range(1, 4)} | {layer.mu(q): mu[2, q] for q in range(1, 4)}
+    assert dict(layer.abbreviations()) == want

@@ -26,9 +26,18 @@ from typing import ClassVar
 
 import sympy as sp
 
-from derive.jacobian import Structure
+from derive.jacobian import Structure, _reference_mode
 from derive.layers._base import Direction, FlowLayer
-from derive.layers.generic import ARm, ARs, GenericIAFStep, Mu, Sigma, _ar_arguments, concrete_ar
+from derive.layers.generic import (
+    ARm,
+    ARs,
+    GenericIAFStep,
+    Mu,
+    Sigma,
+    _ar_arguments,
+    _concrete_ar,
+    concrete_ar,
+)
 from derive.symbols import epsilon, h, m, mu, s, sigma, z
 
 __all__ = ["IAFInverse", "IAFStableStep", "IAFStep", "sigmoid"]
@@ -101,8 +110,17 @@ class IAFStep(_Autoregressive):
 
     def forward(self) -> tuple[sp.Expr, ...]:
         # The same components as the symbolic-D model, with explicit autoregressive arguments.
-        step = GenericIAFStep(sp.Integer(self.t), sp.Integer(self.dim))
-        return tuple(concrete_ar(step.component(sp.Integer(k))) for k in range(1, self.dim + 1))
+        t = sp.Integer(self.t)
+        if _reference_mode():
+            step = GenericIAFStep(t, sp.Integer(self.dim))
+            return tuple(concrete_ar(step.component(sp.Integer(k))) for k in range(1, self.dim + 1))
+        # GenericIAFStep.component, mu + sigma * z, built directly (tests/test_fast_paths.py: equal to
+        # concrete_ar(component) on both paths, so the two models cannot drift apart).
+        x = self.inputs()
+        return tuple(
+            _concrete_ar(Mu, t, sp.Integer(k)) + _concrete_ar(Sigma, t, sp.Integer(k)) * x[k - 1]
+            for k in range(1, self.dim + 1)
+        )
 
     def output_symbols(self) -> tuple[sp.Expr, ...]:
         return tuple(z[self.t, k] for k in range(1, self.dim + 1))
@@ -113,9 +131,11 @@ class IAFStep(_Autoregressive):
 
     def abbreviations(self) -> Mapping[sp.Expr, sp.Expr]:
         out: dict[sp.Expr, sp.Expr] = {}
+        t = sp.Integer(self.t)
         for k in range(1, self.dim + 1):
-            out[self.sigma(k)] = sigma[self.t, k]
-            out[self.mu(k)] = mu[self.t, k]
+            # the objects self.sigma(k), self.mu(k) return (concrete_ar of Sigma(t, k), Mu(t, k))
+            out[_concrete_ar(Sigma, t, sp.Integer(k))] = sigma[self.t, k]
+            out[_concrete_ar(Mu, t, sp.Integer(k))] = mu[self.t, k]
         return out
 
     def claimed_logdet(self) -> sp.Expr:
