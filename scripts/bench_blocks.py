@@ -56,8 +56,8 @@ def _concrete(make: Callable[[], object]) -> Callable[[], object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].replace("``", "'"))
+    parser.add_argument("--repeat", type=int, default=3, help="timings per case (best of; default 3)")
     args = parser.parse_args(argv)
     cases = (
         (

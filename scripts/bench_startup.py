@@ -82,7 +82,7 @@ def export_rev(rev: str, into: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].replace("``", "'"))
     parser.add_argument("--runs", type=int, default=5, help="processes per configuration (median; default 5)")
     parser.add_argument("--rev", help="also time the check run from this git revision's sources")
     args = parser.parse_args(argv)
