@@ -468,3 +468,26 @@ def test_instantiating_a_variable_that_is_also_bound_keeps_the_binder() -> None:
     th = K.algebra(sp.Sum(x[i], (i, 1, D)) + i, sp.Sum(x[t + 1 - 1] if False else x[i], (i, 1, D)) + i)
     inst = K.inst(th, {i: 5})
     assert inst.lhs.subs(D, 2).doit() == x[1] + x[2] + 5
+
+
+@pytest.mark.parametrize(("row", "col"), [(2, 1), (3, 1), (3, 2)])
+def test_a_generic_layer_at_integer_indices_keeps_its_autoregressive_dependencies(row: int, col: int) -> None:
+    """∂z_{1,2}/∂z_{0,1} of a generic IAF step is not 0: σ_{1,2} and μ_{1,2} read z_{0,1}.
+
+    SymPy's ``diff`` answers 0 when the free symbols of the function and the variable are disjoint;
+    an autoregressive function at integer indices used to have none (``⊢ J[2, 1] = 0`` was provable).
+    """
+    from derive.layers.generic import GenericIAFStep, Mu, Sigma
+    from derive.quantities import JacEntry
+
+    th = K.jacobian_entry(
+        JacEntry(ModelAtom(GenericIAFStep(sp.Integer(1))), sp.Integer(row), sp.Integer(col))
+    )
+    assert th.rhs != 0
+    assert th.rhs.has(sp.Derivative(Sigma(1, row), z[0, col])) and th.rhs.has(
+        sp.Derivative(Mu(1, row), z[0, col])
+    )
+    above = K.jacobian_entry(
+        JacEntry(ModelAtom(GenericIAFStep(sp.Integer(1))), sp.Integer(col), sp.Integer(row))
+    )
+    assert above.rhs == 0  # upper triangle: z_{1,col} does not read z_{0,row} (row > col)

@@ -106,6 +106,17 @@ class ARApply(sp.Function):
     def eval(cls, *args: Any) -> None:
         return None
 
+    @property
+    def free_symbols(self) -> set[sp.Basic]:
+        """The indices, plus the bases of the inputs it reads (``z`` or ``y`` or ``epsilon``, and ``h``).
+
+        The inputs are not among ``args``, yet the function depends on them. Without their bases here,
+        SymPy's ``diff`` would find the free symbols of ``f_{1,2}`` and ``z_{0,1}`` disjoint and
+        answer 0 without consulting :meth:`_eval_derivative` (``∂σ_{1,2}/∂z_{0,1} = 0``: false).
+        """
+        base = Y if self.on_y else epsilon if self.on_eps else z
+        return super().free_symbols | base.free_symbols | {h}
+
     def _input_position(self, v: sp.Basic) -> sp.Expr | bool | None:
         """j when ``v`` is input j of this function's layer; False when it provably is not; None if unknown."""
         if not isinstance(v, sp.Indexed):
