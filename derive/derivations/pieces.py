@@ -76,4 +76,3 @@ def _derivative_fact(entry: sp.Expr, claimed: sp.Expr) -> K.Theorem:
     first by a cheap ``cancel`` outside the kernel (a wrong guess only makes the kernel refuse)."""
     sign = 1 if sp.cancel(sp.together(entry - claimed)) == 0 else -1
     return K.algebra(entry, sign * claimed)
-
