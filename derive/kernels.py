@@ -32,7 +32,6 @@ True
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, update_wrapper
@@ -350,19 +349,9 @@ _OLD_STEP_DIRECTIONS = {"forward": "generative", "inverse": "normalizing"}
 
 
 def _step_direction(direction: str) -> str:
-    if direction in _OLD_STEP_DIRECTIONS:
-        new = _OLD_STEP_DIRECTIONS[direction]
-        warnings.warn(
-            f"iaf_step_logdet(direction={direction!r}) is deprecated; use direction={new!r}",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-        return new
-    if direction not in ("normalizing", "generative"):
-        raise ValueError(
-            f"iaf_step_logdet: direction must be 'normalizing' or 'generative', got {direction!r}"
-        )
-    return direction
+    from derive.results import _direction
+
+    return _direction("iaf_step_logdet", direction, _OLD_STEP_DIRECTIONS, stacklevel=4)
 
 
 @_kernel(affine=False)

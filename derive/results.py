@@ -51,14 +51,17 @@ def iaf_stable_log_q() -> sp.Expr:
 _OLD_IAF_DIRECTIONS = {"forward": "generative", "inverse": "normalizing"}
 
 
-def _direction(function: str, direction: str, old_words: dict[str, str]) -> str:
-    """The CLI's word for ``direction`` (an old word warns); anything else is a :class:`DirectionError`."""
+def _direction(function: str, direction: str, old_words: dict[str, str], stacklevel: int = 3) -> str:
+    """The CLI's word for ``direction`` (an old word warns); anything else is a :class:`DirectionError`.
+
+    ``stacklevel`` points the warning at the user's call (3: the caller of the function calling this).
+    """
     if direction in old_words:
         new = old_words[direction]
         warnings.warn(
             f"{function}(direction={direction!r}) is deprecated; use direction={new!r}",
             DeprecationWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
         return new
     if direction not in ("normalizing", "generative"):
