@@ -351,7 +351,8 @@ _OLD_STEP_DIRECTIONS = {"forward": "generative", "inverse": "normalizing"}
 def _step_direction(direction: str) -> str:
     from derive.results import _direction
 
-    return _direction("iaf_step_logdet", direction, _OLD_STEP_DIRECTIONS, stacklevel=4)
+    # user -> Kernel.__call__ (or .generated -> _variant) -> the kernel -> here -> _direction
+    return _direction("iaf_step_logdet", direction, _OLD_STEP_DIRECTIONS, stacklevel=5)
 
 
 @_kernel(affine=False)
