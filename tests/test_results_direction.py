@@ -115,3 +115,18 @@ def test_kernel_unknown_word_is_a_value_error(sig: np.ndarray, word: str) -> Non
         kernels.iaf_step_logdet(sig, direction=word)
     with pytest.raises(ValueError, match="'normalizing' or 'generative'"):
         kernels.iaf_step_logdet.generated(direction=word)
+
+
+def test_deprecation_warnings_point_at_the_callers_line() -> None:
+    """The warning names the user's file, not derive's internals (results, kernel call and variant)."""
+    sig = np.ones((2, 3))
+    calls = (
+        lambda: results.iaf_step_logdet("forward"),
+        lambda: results.batchnorm_logdet(direction="normalize"),
+        lambda: kernels.iaf_step_logdet(sig, direction="inverse"),
+        lambda: kernels.iaf_step_logdet.generated(direction="forward"),
+    )
+    for call in calls:
+        with pytest.warns(DeprecationWarning) as seen:
+            call()
+        assert [w.filename for w in seen] == [__file__]
