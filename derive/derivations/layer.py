@@ -112,8 +112,6 @@ def general_layer_proof(name: str) -> Proof:
             claimed, RankOneUpdate(Identity()), "rank-one update of a multiple of the identity", how
         )
     chain = builder.build()
-    doc = (type(model).__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
-    doc = re.sub(r":math:`([^`]*)`", r"$\1$", doc).replace("``", "")
     from derive.layers import Planar, PlanarReparametrized, Radial, Sylvester
 
     concrete = (
@@ -121,19 +119,13 @@ def general_layer_proof(name: str) -> Proof:
         if name == "sylvester"
         else {"planar-reparametrized": PlanarReparametrized, "radial": Radial}.get(name, Planar)(1)
     )
-    return Proof(
-        title=f"Log-determinant of the {name} layer (every D{', M = 2' if name == 'sylvester' else ''})",
-        theorem=chain.theorem,
-        sections=(
-            Section("Model", f"{doc} Direction: {model.direction}."),
-            Section("Derivation", chains=(chain,)),
-        ),
-        assumptions=tuple(concrete.assumptions()),
-        conventions=(
-            "The log-determinant of the layer's own map, output with respect to input, in the layer's direction "
-            f"({model.direction}); D is symbolic."
-        ),
-        meta={"problem": name, "dim": str(model.dim), "claimed": claimed},
+    return _proof(
+        f"Log-determinant of the {name} layer (every D{', M = 2' if name == 'sylvester' else ''})",
+        chain,
+        model,
+        concrete.assumptions(),
+        {"problem": name, "dim": str(model.dim), "claimed": claimed},
+        convention="; D is symbolic.",
     )
 
 
@@ -186,20 +178,41 @@ def layer_proof(name: str, dim: int | None = None) -> Proof:
         .step(claimed, check, "Jacobian of the model", how)
         .build()
     )
+    return _proof(
+        f"Log-determinant of the {name} layer (D = {dim})",
+        chain,
+        layer,
+        layer.assumptions(),
+        {"problem": name, "dim": dim, "claimed": claimed},
+        extra=piece_sections(layer),
+    )
+
+
+def _proof(
+    title: str,
+    chain: Any,
+    layer: Any,
+    assumptions: Any,
+    meta: dict[str, Any],
+    *,
+    extra: Any = (),
+    convention: str = ".",
+) -> Proof:
+    """A layer's proof: the model (its docstring's first paragraph, reST maths as $…$), the chain."""
     doc = (type(layer).__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
     doc = re.sub(r":math:`([^`]*)`", r"$\1$", doc).replace("``", "")
     return Proof(
-        title=f"Log-determinant of the {name} layer (D = {dim})",
+        title=title,
         theorem=chain.theorem,
         sections=(
             Section("Model", f"{doc} Direction: {layer.direction}."),
             Section("Derivation", chains=(chain,)),
-            *piece_sections(layer),
+            *extra,
         ),
-        assumptions=tuple(layer.assumptions()),
+        assumptions=tuple(assumptions),
         conventions=(
             "The log-determinant of the layer's own map, output with respect to input, in the layer's direction "
-            f"({layer.direction})."
+            f"({layer.direction}){convention}"
         ),
-        meta={"problem": name, "dim": dim, "claimed": claimed},
+        meta=meta,
     )
