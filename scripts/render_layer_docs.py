@@ -28,22 +28,26 @@ PAGES: tuple[tuple[str, Callable[[], FlowLayer], str, str], ...] = (
         for name, factory in LAYERS
         for prefix, torch_ref, kernel in (
             ("planar", "derive.torch.PlanarFlow", "derive.layer_kernels.planar_logdet"),
-            ("householder", "derive.torch.HouseholderFlow", "-"),
-            ("sylvester", "derive.torch.SylvesterFlow", "-"),
+            ("householder", "derive.torch.HouseholderFlow", "derive.layer_kernels.householder_logdet"),
+            ("sylvester", "derive.torch.SylvesterFlow", "derive.layer_kernels.sylvester_logdet"),
             ("maf-step", "derive.torch.MAFStep", "derive.layer_kernels.maf_logdet"),
             ("affine-coupling", "derive.torch.AffineCouplingFlow", "derive.layer_kernels.coupling_logdet"),
             ("actnorm", "derive.torch.ActNormFlow", "derive.layer_kernels.actnorm_logdet"),
             ("conv1x1", "derive.torch.InvConv1x1", "derive.layer_kernels.conv1x1_logdet / conv1x1_lu_logdet"),
             ("leaky-relu", "derive.torch.LeakyReLUFlow", "derive.layer_kernels.leaky_relu_logdet"),
-            ("sigmoid", "derive.torch.SigmoidFlow", "-"),
-            ("logit", "derive.torch.LogitFlow", "-"),
-            ("tanh", "derive.torch.TanhFlow", "-"),
-            ("softplus", "derive.torch.SoftplusFlow", "-"),
-            ("elementwise-affine", "derive.torch.AffineFlow", "-"),
+            ("sigmoid", "derive.torch.SigmoidFlow", "derive.layer_kernels.sigmoid_logdet"),
+            ("logit", "derive.torch.LogitFlow", "derive.layer_kernels.logit_logdet"),
+            ("tanh", "derive.torch.TanhFlow", "derive.layer_kernels.tanh_logdet"),
+            ("softplus", "derive.torch.SoftplusFlow", "derive.layer_kernels.softplus_logdet"),
+            (
+                "elementwise-affine",
+                "derive.torch.AffineFlow",
+                "derive.layer_kernels.elementwise_affine_logdet",
+            ),
         )
         if name == prefix or name.startswith(prefix + "-")
     ),
-    ("radial", lambda: Radial(2), "derive.torch.RadialFlow", "-"),
+    ("radial", lambda: Radial(2), "derive.torch.RadialFlow", "derive.layer_kernels.radial_logdet"),
     (
         "rq-spline",
         lambda: RQSpline(2, n_bins=3, bins=(0, "tail")),
