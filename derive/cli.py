@@ -42,7 +42,7 @@ PROVE_TARGETS: dict[str, str] = {
     "batchnorm": "Q2: log|det dy/dx| of batch normalisation (--mode eval|train, --affine, --direction)",
 }
 
-_PROVE_EPILOG = "targets:\n{targets}\n  LAYER        any flow layer in derive.layers.LAYERS (planar, affine-coupling, actnorm, conv1x1, ...): its claimed log-det at --dim D (default 2)\n\nexit codes:\n  0  every step verified\n  1  a step did not verify (the failing step is named on stderr)\n  2  bad arguments"
+_PROVE_EPILOG = "targets:\n{targets}\n  LAYER        any flow layer in derive.layers.LAYERS (planar, affine-coupling, actnorm, conv1x1, ...): its claimed log-det at --dim D; without --dim, for every size where a general proof exists (planar, planar-reparametrized, radial, sylvester, affine-coupling, affine-coupling-glow, actnorm, conv1x1, conv1x1-lu), else at D = 2\n\nexit codes:\n  0  every step verified\n  1  a step did not verify (the failing step is named on stderr)\n  2  bad arguments"
 _CHECK_EPILOG = """\
 The answer may start with '-' (e.g. -\\frac12\\sum_i ...): it is not taken for an option.
 

@@ -229,3 +229,16 @@ def test_python_dash_m() -> None:
         text=True,
     )
     assert run.returncode == 0 and "log|det ∂y/∂x|" in run.stdout
+
+
+def test_prove_help_lists_exactly_the_layers_with_a_general_proof() -> None:
+    """The help text names the layers that `derive prove LAYER` proves for every size (it is typed in the
+    CLI, which must not import the proofs to print its help)."""
+    import re
+
+    from derive.cli import _PROVE_EPILOG
+    from derive.derivations.layer import BLOCK_GENERAL, GENERAL
+
+    listed = re.search(r"general proof exists \(([^)]*)\)", _PROVE_EPILOG)
+    assert listed is not None
+    assert set(listed[1].split(", ")) == set(GENERAL) | set(BLOCK_GENERAL)
