@@ -825,6 +825,33 @@ def _entry_in_range(e: sp.Expr, indices: tuple[sp.Symbol, ...], dim: sp.Expr) ->
     return e.replace(lambda a: isinstance(a, sp.Piecewise), resolve)
 
 
+def _entry_for_symbolic_ij(layer: Any) -> tuple[sp.Expr, sp.Dummy, sp.Dummy]:
+    """``(J_ij, i, j)``: the entry differentiated from a generic layer for symbolic i, j in ``1..D``."""
+    i = sp.Dummy("i", integer=True, positive=True)
+    j = sp.Dummy("j", integer=True, positive=True)
+    entry = sp.diff(layer.component(i), layer.input(j))
+    return _entry_in_range(entry.doit() if entry.has(sp.Sum) else entry, (i, j), layer.dim), i, j
+
+
+def _outer_factors(
+    layer: Any, product: sp.Expr, i: sp.Dummy, j: sp.Dummy, what: str
+) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """``product`` as ``(c, a_i, b_j)``: each factor mentions i only, j only or neither; a factor with
+    both indices refuses (``what`` names the expression in the message)."""
+    a: list[sp.Expr] = []
+    b: list[sp.Expr] = []
+    c: list[sp.Expr] = []
+    for factor in sp.Mul.make_args(product):
+        has_i, has_j = factor.has(i), factor.has(j)
+        if has_i and has_j:
+            raise VerificationError(
+                f"{layer!r}: {what} is not a product a_i b_j for symbolic i, j "
+                f"(the factor {sp.sstr(factor)[:200]} involves both indices)"
+            )
+        (a if has_i else b if has_j else c).append(factor)
+    return sp.Mul(*c), sp.Mul(*a), sp.Mul(*b)
+
+
 def _rank_one_parts(layer: Any) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr, sp.Dummy, sp.Dummy]:
     """``(s, c, a_i, b_j, i, j)`` with ``J_ij = s δ_ij + c a_i b_j`` for symbolic i, j, found and checked here.
 
@@ -833,10 +860,7 @@ def _rank_one_parts(layer: Any) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr, sp.
     factors each mention i only (into ``a_i``), j only (into ``b_j``) or neither (into ``c``); a factor
     with both (``δ_ij`` inside a sum, an elementwise map, a rank-two update) refuses the structure.
     """
-    i = sp.Dummy("i", integer=True, positive=True)
-    j = sp.Dummy("j", integer=True, positive=True)
-    entry = sp.diff(layer.component(i), layer.input(j))
-    entry = _entry_in_range(entry.doit() if entry.has(sp.Sum) else entry, (i, j), layer.dim)
+    entry, i, j = _entry_for_symbolic_ij(layer)
     delta = sp.KroneckerDelta(i, j)
     scale: list[sp.Expr] = []
     rest: list[sp.Expr] = []
@@ -854,18 +878,7 @@ def _rank_one_parts(layer: Any) -> tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr, sp.
             "not a scaled identity plus a rank-one update"
         )
     update = rest[0] if len(rest) == 1 else sp.factor_terms(sp.Add(*rest))
-    a: list[sp.Expr] = []
-    b: list[sp.Expr] = []
-    c: list[sp.Expr] = []
-    for factor in sp.Mul.make_args(update):
-        has_i, has_j = factor.has(i), factor.has(j)
-        if has_i and has_j:
-            raise VerificationError(
-                f"{layer!r}: J - s I is not a rank-one update a_i b_j for symbolic i, j "
-                f"(the factor {sp.sstr(factor)[:200]} involves both indices)"
-            )
-        (a if has_i else b if has_j else c).append(factor)
-    a_i, b_j, const = sp.Mul(*a), sp.Mul(*b), sp.Mul(*c)
+    const, a_i, b_j = _outer_factors(layer, update, i, j, "J - s I (a rank-one update)")
     # The factorisation, checked against the entry by algebra (not only by construction).
     if is_zero(entry - s * delta - const * a_i * b_j) is None:
         raise VerificationError(f"{layer!r}: the factorisation J_ij = s δ_ij + c a_i b_j does not check")
@@ -1141,26 +1154,14 @@ def low_rank_logdet(q: sp.Expr) -> Theorem:
     layer = _layer_of(q)
     if not _is_generic(layer):
         raise VerificationError(f"{layer!r}: the low-rank rule needs a layer at symbolic dimension")
-    i = sp.Dummy("i", integer=True, positive=True)
-    j = sp.Dummy("j", integer=True, positive=True)
-    entry = sp.diff(layer.component(i), layer.input(j))
-    entry = _entry_in_range(entry.doit() if entry.has(sp.Sum) else entry, (i, j), layer.dim)
+    entry, i, j = _entry_for_symbolic_ij(layer)
     delta = sp.KroneckerDelta(i, j)
     terms = sp.Add.make_args(sp.expand(entry, deep=False))
     identity = [t for t in terms if t == delta]
     rest = [t for t in terms if t != delta]
     if len(identity) != 1 or any(t.has(delta) for t in rest):
         raise VerificationError(f"{layer!r}: the Jacobian is not the identity plus a low-rank update")
-    triples = []
-    for term in rest:
-        parts: dict[str, list[sp.Expr]] = {"a": [], "b": [], "c": []}
-        for factor in sp.Mul.make_args(term):
-            if factor.has(i) and factor.has(j):
-                raise VerificationError(
-                    f"{layer!r}: the term {sp.sstr(term)[:200]} of J - I is not a product a_i b_j"
-                )
-            parts["a" if factor.has(i) else "b" if factor.has(j) else "c"].append(factor)
-        triples.append(tuple(sp.Mul(*parts[x]) for x in "cab"))
+    triples = [_outer_factors(layer, term, i, j, f"the term {sp.sstr(term)[:200]} of J - I") for term in rest]
     if is_zero(entry - delta - sp.Add(*[c * a * b for c, a, b in triples])) is None:
         raise VerificationError(
             f"{layer!r}: the factorisation J_ij = δ_ij + Σ_t c_t a_t,i b_t,j does not check"
