@@ -22,6 +22,7 @@ True
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import sympy as sp
 
@@ -61,6 +62,32 @@ _CONVENTIONS = (
 )
 
 
+def _proof(
+    title: str, chain: Any, model: str, assumptions: tuple[str, ...], problem: str, dim: sp.Expr
+) -> Proof:
+    """A symbolic-size proof: the model, the chain, the normalizing-direction conventions."""
+    return Proof(
+        title=title,
+        theorem=chain.theorem,
+        sections=(
+            Section("Model", f"{model} Direction: normalizing."),
+            Section("Derivation", chains=(chain,)),
+        ),
+        assumptions=assumptions,
+        conventions=_CONVENTIONS,
+        meta={"problem": problem, "dim": str(dim), "claimed": chain.result},
+    )
+
+
+def _image_chain(layer: Any, label: str, result: sp.Expr, why: str) -> Any:
+    """One step for a layer on (C, H, W): the kernel's block rule gives the spatial factor H·W."""
+    return (
+        ChainBuilder(LogDetMap(ModelAtom(layer)), label=label)
+        .step(result, FromBlocks(Identity()), "spatial factor H·W", why)
+        .build()
+    )
+
+
 @cache
 def coupling_general_proof(scale: str = "exp") -> Proof:
     r""":math:`\log|\det\partial\mathbf{y}/\partial\mathbf{x}| = \sum_{i=d+1}^{d+m} s_i` for every d, m ≥ 1."""
@@ -90,30 +117,19 @@ def coupling_general_proof(scale: str = "exp") -> Proof:
         .build()
     )
     net = "s_i" if scale == "exp" else r"\operatorname{sigmoid}(r_i)"
-    return Proof(
-        title="Log-determinant of the affine coupling layer (every d, D)",
-        theorem=chain.theorem,
-        sections=(
-            Section(
-                "Model",
-                r"$y_i = x_i$ for $i \le d$; "
-                + (
-                    r"$y_i = x_i e^{s_i(x_{1:d})} + t_i(x_{1:d})$"
-                    if scale == "exp"
-                    else r"$y_i = x_i\operatorname{sigmoid}(r_i(x_{1:d})) + t_i(x_{1:d})$"
-                )
-                + rf" for $d < i \le D = d + m$ (${net}$ and $t_i$ any functions of the conditioner). "
-                "Direction: normalizing.",
-            ),
-            Section("Derivation", chains=(chain,)),
-        ),
-        assumptions=(r"d \ge 1,\ m = D - d \ge 1", r"s_i, t_i \text{ depend on } x_{1:d} \text{ only}"),
-        conventions=_CONVENTIONS,
-        meta={
-            "problem": "affine-coupling" if scale == "exp" else "affine-coupling-glow",
-            "dim": str(D),
-            "claimed": chain.result,
-        },
+    return _proof(
+        "Log-determinant of the affine coupling layer (every d, D)",
+        chain,
+        r"$y_i = x_i$ for $i \le d$; "
+        + (
+            r"$y_i = x_i e^{s_i(x_{1:d})} + t_i(x_{1:d})$"
+            if scale == "exp"
+            else r"$y_i = x_i\operatorname{sigmoid}(r_i(x_{1:d})) + t_i(x_{1:d})$"
+        )
+        + rf" for $d < i \le D = d + m$ (${net}$ and $t_i$ any functions of the conditioner).",
+        (r"d \ge 1,\ m = D - d \ge 1", r"s_i, t_i \text{ depend on } x_{1:d} \text{ only}"),
+        "affine-coupling" if scale == "exp" else "affine-coupling-glow",
+        D,
     )
 
 
@@ -122,33 +138,23 @@ def actnorm_general_proof() -> Proof:
     r""":math:`\log|\det\partial\mathbf{y}/\partial\mathbf{x}| = HW\sum_{c=1}^{C}\log|s_c|` for every C, H, W."""
     layer = GenericActNorm()
     per_channel = sp.Sum(sp.log(sp.Abs(_an_scale[c])), (c, 1, C_size))
-    chain = (
-        ChainBuilder(LogDetMap(ModelAtom(layer)), label="actnorm")
-        .step(
-            H_size * W_size * per_channel,
-            FromBlocks(Identity()),
-            "spatial factor H·W",
-            r"Output $(c,h,w)$ depends on input $(c,h,w)$ only, with slope $s_c$ (differentiated for symbolic "
-            r"$c, h, w$): the Jacobian is diagonal, and its $C\times C$ block at every pixel is "
-            r"$\operatorname{diag}(s_1,\dots,s_C)$, the same at all $H\cdot W$ pixels — so "
-            r"$\det J = (\prod_c s_c)^{HW}$.",
-        )
-        .build()
+    chain = _image_chain(
+        layer,
+        "actnorm",
+        H_size * W_size * per_channel,
+        r"Output $(c,h,w)$ depends on input $(c,h,w)$ only, with slope $s_c$ (differentiated for symbolic "
+        r"$c, h, w$): the Jacobian is diagonal, and its $C\times C$ block at every pixel is "
+        r"$\operatorname{diag}(s_1,\dots,s_C)$, the same at all $H\cdot W$ pixels — so "
+        r"$\det J = (\prod_c s_c)^{HW}$.",
     )
-    return Proof(
-        title="Log-determinant of ActNorm on a (C, H, W) input (every C, H, W)",
-        theorem=chain.theorem,
-        sections=(
-            Section(
-                "Model",
-                r"$y_{c,h,w} = s_c\,x_{c,h,w} + b_c$: one scale and bias per channel, shared by the $H\cdot W$ "
-                "spatial positions (Glow, Table 1). Direction: normalizing.",
-            ),
-            Section("Derivation", chains=(chain,)),
-        ),
-        assumptions=(r"s_c \neq 0", r"C, H, W \ge 1"),
-        conventions=_CONVENTIONS,
-        meta={"problem": "actnorm", "dim": str(layer.dim), "claimed": chain.result},
+    return _proof(
+        "Log-determinant of ActNorm on a (C, H, W) input (every C, H, W)",
+        chain,
+        r"$y_{c,h,w} = s_c\,x_{c,h,w} + b_c$: one scale and bias per channel, shared by the $H\cdot W$ "
+        "spatial positions (Glow, Table 1).",
+        (r"s_c \neq 0", r"C, H, W \ge 1"),
+        "actnorm",
+        layer.dim,
     )
 
 
@@ -157,35 +163,25 @@ def conv1x1_lu_general_proof() -> Proof:
     r"""LU parametrisation :math:`\mathbf{W} = PL(U + \operatorname{diag}\mathbf{s})`:
     :math:`HW\sum_{c=1}^{C}\log|s_c|` for every C, H, W."""
     layer = GenericConv1x1(lu=True)
-    chain = (
-        ChainBuilder(LogDetMap(ModelAtom(layer)), label="conv1x1-lu")
-        .step(
-            H_size * W_size * sp.Sum(sp.log(sp.Abs(_an_scale[c])), (c, 1, C_size)),
-            FromBlocks(Identity()),
-            "spatial factor H·W",
-            r"The Jacobian is $I_{HW}\otimes\mathbf{W}$ up to ordering (entries differentiated for symbolic "
-            r"indices), so $\det J = (\det\mathbf{W})^{HW}$; the pixel block is checked to be the product "
-            r"$P L (U + \operatorname{diag}\mathbf{s})$ of the model's factors, $P$ a permutation "
-            r"($|\det P| = 1$), $L$ unit lower triangular ($\det L = 1$), $U + \operatorname{diag}\mathbf{s}$ "
-            r"upper triangular ($\det = \prod_c s_c$) — each structure computed from the factor's entries.",
-        )
-        .build()
+    chain = _image_chain(
+        layer,
+        "conv1x1-lu",
+        H_size * W_size * sp.Sum(sp.log(sp.Abs(_an_scale[c])), (c, 1, C_size)),
+        r"The Jacobian is $I_{HW}\otimes\mathbf{W}$ up to ordering (entries differentiated for symbolic "
+        r"indices), so $\det J = (\det\mathbf{W})^{HW}$; the pixel block is checked to be the product "
+        r"$P L (U + \operatorname{diag}\mathbf{s})$ of the model's factors, $P$ a permutation "
+        r"($|\det P| = 1$), $L$ unit lower triangular ($\det L = 1$), $U + \operatorname{diag}\mathbf{s}$ "
+        r"upper triangular ($\det = \prod_c s_c$) — each structure computed from the factor's entries.",
     )
-    return Proof(
-        title="Log-determinant of the LU-parametrised 1×1 convolution on a (C, H, W) input (every C, H, W)",
-        theorem=chain.theorem,
-        sections=(
-            Section(
-                "Model",
-                r"$y_{c,h,w} = \sum_{k=1}^{C} W_{c,k}\,x_{k,h,w}$ with $\mathbf{W} = P L (U + \operatorname{diag}"
-                r"\mathbf{s})$: $P$ the channel reversal, $L$ unit lower, $U$ strictly upper triangular (Glow, "
-                "section 3.2). Direction: normalizing.",
-            ),
-            Section("Derivation", chains=(chain,)),
-        ),
-        assumptions=(r"s_c \neq 0", r"C, H, W \ge 1"),
-        conventions=_CONVENTIONS,
-        meta={"problem": "conv1x1-lu", "dim": str(layer.dim), "claimed": chain.result},
+    return _proof(
+        "Log-determinant of the LU-parametrised 1×1 convolution on a (C, H, W) input (every C, H, W)",
+        chain,
+        r"$y_{c,h,w} = \sum_{k=1}^{C} W_{c,k}\,x_{k,h,w}$ with $\mathbf{W} = P L (U + \operatorname{diag}"
+        r"\mathbf{s})$: $P$ the channel reversal, $L$ unit lower, $U$ strictly upper triangular (Glow, "
+        "section 3.2).",
+        (r"s_c \neq 0", r"C, H, W \ge 1"),
+        "conv1x1-lu",
+        layer.dim,
     )
 
 
@@ -193,30 +189,20 @@ def conv1x1_lu_general_proof() -> Proof:
 def conv1x1_general_proof() -> Proof:
     r""":math:`\log|\det\partial\mathbf{y}/\partial\mathbf{x}| = HW\log|\det\mathbf{W}|` for every C, H, W."""
     layer = GenericConv1x1()
-    chain = (
-        ChainBuilder(LogDetMap(ModelAtom(layer)), label="conv1x1")
-        .step(
-            H_size * W_size * sp.log(sp.Abs(DetMatrix(_conv_weight, C_size))),
-            FromBlocks(Identity()),
-            "spatial factor H·W",
-            r"Output $(c,h,w)$ depends on the channels of pixel $(h,w)$ only, with $\partial y_{c,h,w}/"
-            r"\partial x_{c',h,w} = W_{c,c'}$ (differentiated for symbolic indices): the Jacobian is "
-            r"$I_{HW}\otimes\mathbf{W}$ up to ordering, so $\det J = (\det\mathbf{W})^{HW}$.",
-        )
-        .build()
+    chain = _image_chain(
+        layer,
+        "conv1x1",
+        H_size * W_size * sp.log(sp.Abs(DetMatrix(_conv_weight, C_size))),
+        r"Output $(c,h,w)$ depends on the channels of pixel $(h,w)$ only, with $\partial y_{c,h,w}/"
+        r"\partial x_{c',h,w} = W_{c,c'}$ (differentiated for symbolic indices): the Jacobian is "
+        r"$I_{HW}\otimes\mathbf{W}$ up to ordering, so $\det J = (\det\mathbf{W})^{HW}$.",
     )
-    return Proof(
-        title="Log-determinant of the invertible 1×1 convolution on a (C, H, W) input (every C, H, W)",
-        theorem=chain.theorem,
-        sections=(
-            Section(
-                "Model",
-                r"$y_{c,h,w} = \sum_{k=1}^{C} W_{c,k}\,x_{k,h,w}$: the same $C\times C$ matrix at every pixel "
-                "(Glow, section 3.2). Direction: normalizing.",
-            ),
-            Section("Derivation", chains=(chain,)),
-        ),
-        assumptions=(r"\det\mathbf{W} \neq 0", r"C, H, W \ge 1"),
-        conventions=_CONVENTIONS,
-        meta={"problem": "conv1x1", "dim": str(layer.dim), "claimed": chain.result},
+    return _proof(
+        "Log-determinant of the invertible 1×1 convolution on a (C, H, W) input (every C, H, W)",
+        chain,
+        r"$y_{c,h,w} = \sum_{k=1}^{C} W_{c,k}\,x_{k,h,w}$: the same $C\times C$ matrix at every pixel "
+        "(Glow, section 3.2).",
+        (r"\det\mathbf{W} \neq 0", r"C, H, W \ge 1"),
+        "conv1x1",
+        layer.dim,
     )
