@@ -308,7 +308,15 @@ def test_readable_name(name: str, shown: str) -> None:
 
 # ----------------------------------------------------------------------------- one-shot start-up (issue 12)
 #: What a one-shot answer check must not import when the cache holds the proved references.
-HEAVY = ("torch", "derive.proof", "derive.derivations", "derive.results", "derive.grade", "derive.steps")
+HEAVY = (
+    *("torch", "derive.proof", "derive.derivations", "derive.results", "derive.grade", "derive.steps"),
+    # the registries are lazy: only the problem asked for, and only the layers it is built on
+    *(
+        f"derive.problems.{m}"
+        for m in ("batchnorm_logdet", "planar_logdet", "coupling_logdet", "actnorm_logdet")
+    ),
+    *(f"derive.layers.{m}" for m in ("_registry", "conv1x1", "spline", "coupling", "planar", "sylvester")),
+)
 #: ``derive ARGS``, then the modules it loaded that start with one of HEAVY, written to the file REPORT.
 _WARM_RUN = """
 import json, os, sys

@@ -1,7 +1,13 @@
 r"""The problems ``derive check`` knows. Adding one is one module with a ``PROBLEM`` plus one entry here.
 
->>> [p.id for p in PROBLEMS]
-['iaf-logq', 'batchnorm-logdet', 'planar-logdet', 'coupling-logdet', 'actnorm-logdet', 'conv1x1-logdet']
+The registry is lazy: :func:`get_problem` imports only the module of the problem asked for (a
+one-shot ``derive check iaf-logq …`` never loads the convolution or coupling models), and
+``PROBLEMS`` imports them all on first use.
+
+>>> PROBLEM_IDS
+('iaf-logq', 'batchnorm-logdet', 'planar-logdet', 'coupling-logdet', 'actnorm-logdet', 'conv1x1-logdet')
+>>> [p.id for p in PROBLEMS] == list(PROBLEM_IDS)
+True
 >>> get_problem("nope")
 Traceback (most recent call last):
 ...
@@ -10,32 +16,47 @@ derive.errors.UnknownProblemError: unknown problem 'nope'; known: iaf-logq, batc
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from derive.errors import UnknownProblemError
-from derive.problems import (
-    actnorm_logdet,
-    batchnorm_logdet,
-    conv1x1_logdet,
-    coupling_logdet,
-    iaf_logq,
-    planar_logdet,
-)
 from derive.problems._spec import Problem
 
-__all__ = ["PROBLEMS", "Problem", "get_problem"]
+if TYPE_CHECKING:
+    PROBLEMS: tuple[Problem, ...]
 
-PROBLEMS: tuple[Problem, ...] = (
-    iaf_logq.PROBLEM,
-    batchnorm_logdet.PROBLEM,
-    planar_logdet.PROBLEM,
-    coupling_logdet.PROBLEM,
-    actnorm_logdet.PROBLEM,
-    conv1x1_logdet.PROBLEM,
-)
+__all__ = ["PROBLEMS", "PROBLEM_IDS", "Problem", "get_problem"]
+
+#: Problem id -> the module (in this package) whose ``PROBLEM`` it is, in listing order.
+_MODULES: dict[str, str] = {
+    "iaf-logq": "iaf_logq",
+    "batchnorm-logdet": "batchnorm_logdet",
+    "planar-logdet": "planar_logdet",
+    "coupling-logdet": "coupling_logdet",
+    "actnorm-logdet": "actnorm_logdet",
+    "conv1x1-logdet": "conv1x1_logdet",
+}
+
+#: The registered ids, in listing order (known without importing any problem).
+PROBLEM_IDS: tuple[str, ...] = tuple(_MODULES)
 
 
 def get_problem(problem_id: str) -> Problem:
-    """The registered problem with this id."""
-    for problem in PROBLEMS:
-        if problem.id == problem_id:
-            return problem
-    raise UnknownProblemError(f"unknown problem {problem_id!r}; known: {', '.join(p.id for p in PROBLEMS)}")
+    """The registered problem with this id (its module is imported on first use)."""
+    module = _MODULES.get(problem_id)
+    if module is None:
+        raise UnknownProblemError(f"unknown problem {problem_id!r}; known: {', '.join(PROBLEM_IDS)}")
+    problem = import_module(f"{__name__}.{module}").PROBLEM
+    if not isinstance(problem, Problem) or problem.id != problem_id:
+        raise RuntimeError(f"{__name__}.{module}.PROBLEM is not the problem {problem_id!r}")
+    return problem
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PROBLEMS":
+        value = tuple(get_problem(problem_id) for problem_id in PROBLEM_IDS)
+        globals()[name] = value
+        return value
+    if name in _MODULES.values():  # ``from derive.problems import iaf_logq`` keeps working
+        return import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
