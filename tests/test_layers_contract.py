@@ -145,3 +145,17 @@ def test_train_mode_has_no_inverse_and_every_other_layer_has_one() -> None:
 def test_registry_ids_are_unique() -> None:
     names = [name for name, _ in LAYERS]
     assert len(names) == len(set(names))
+
+
+def test_lazy_registry_names_every_public_layer_and_each_resolves_to_its_module() -> None:
+    """``derive.layers`` is lazy (PEP 562): its ``__all__``, its name map and the registry agree."""
+    import derive.layers as layers
+
+    assert sorted(layers.__all__) == sorted(layers._WHERE)
+    for name, module in layers._WHERE.items():
+        value = getattr(layers, name)
+        assert value is getattr(__import__(f"derive.layers.{module}", fromlist=[name]), name)
+    registered = {type(factory(2)).__name__ for _, factory in LAYERS}
+    assert registered <= set(layers.__all__), registered - set(layers.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = layers.Nope
