@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from derive.cli import main
+from derive.problems import _MODULES as _PROBLEM_MODULES
 
 RIGHT_BN = r"-\frac12\sum_i\log(\tilde\sigma_i^2+\epsilon)"
 WRONG_BN = r"-\sum_i\log(\tilde\sigma_i^2+\epsilon)"
@@ -311,10 +312,7 @@ def test_readable_name(name: str, shown: str) -> None:
 HEAVY = (
     *("torch", "derive.proof", "derive.derivations", "derive.results", "derive.grade", "derive.steps"),
     # the registries are lazy: only the problem asked for, and only the layers it is built on
-    *(
-        f"derive.problems.{m}"
-        for m in ("batchnorm_logdet", "planar_logdet", "coupling_logdet", "actnorm_logdet")
-    ),
+    *(f"derive.problems.{m}" for m in _PROBLEM_MODULES.values() if m != "iaf_logq"),
     *(f"derive.layers.{m}" for m in ("_registry", "conv1x1", "spline", "coupling", "planar", "sylvester")),
 )
 #: ``derive ARGS``, then the modules it loaded that start with one of HEAVY, written to the file REPORT.
